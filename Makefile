@@ -1,0 +1,43 @@
+# Ringside — make run (TUI on the built-in demo), make test, make bench.
+SHELL := /bin/bash
+SWIFT ?= swift
+BIN = .build/debug/ringside
+RELEASE_BIN = .build/release/ringside
+
+.PHONY: all build run test bench difftest demos deps clean
+
+all: build
+
+deps:
+	@tools/deps.sh
+
+build: deps
+	$(SWIFT) build
+
+run: build
+	$(BIN) $(ARGS)
+
+# The whole suite: unit and differential tests (recorded Unicorn vectors),
+# the demos against QEMU, the decoder against objdump/ndisasm.
+test:
+	@tools/deps.sh test
+	$(SWIFT) build
+	$(SWIFT) test
+	@tools/check-demos.sh $(BIN)
+
+# Live differential run against Unicorn with a fresh seed.
+difftest:
+	@tools/deps.sh test
+	tools/difftest/live.sh
+
+demos:
+	@tools/deps.sh test
+	$(MAKE) -C demos
+
+bench:
+	@tools/deps.sh bench
+	$(SWIFT) build -c release
+	tools/bench.sh $(RELEASE_BIN)
+
+clean:
+	rm -rf .build

@@ -1,0 +1,1 @@
+// Module Debugger: see DESIGN.md. Filled in by its own issue.

@@ -1,0 +1,1 @@
+// Module GDBRemote: see DESIGN.md. Filled in by its own issue.

@@ -1,0 +1,1 @@
+// Module Monitors: see DESIGN.md. Filled in by its own issue.

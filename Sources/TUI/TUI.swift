@@ -1,0 +1,3 @@
+// Module TUI: see DESIGN.md. Filled in by its own issue.
+import CNCurses
+import CReadline

@@ -1,0 +1,201 @@
+// The processor state (SDM Vol. 3 ch. 2): general registers, EIP, EFLAGS,
+// segment registers with their hidden descriptor caches, control, debug and
+// system-table registers.  Storage is raw memory so the hot loop touches no
+// reference counts.
+
+/// Port I/O and physical addresses outside RAM go to the machine through this
+/// interface.  Only slow paths call it.
+public protocol IOBus: AnyObject {
+    func portIn(_ port: UInt16, size: Int) -> UInt32
+    func portOut(_ port: UInt16, size: Int, value: UInt32)
+    func mmioRead(_ address: UInt32, size: Int) -> UInt32
+    func mmioWrite(_ address: UInt32, size: Int, value: UInt32)
+}
+
+/// A segment register's visible selector and hidden descriptor cache
+/// (SDM Vol. 3 §3.4.3).  `access` is byte 5 of the descriptor (P, DPL, S,
+/// type) and `flags` the high nibble of byte 6 (G, D/B).
+public struct SegmentCache: Sendable, Equatable {
+    public var selector: UInt16 = 0
+    public var base: UInt32 = 0
+    public var limit: UInt32 = 0xFFFF
+    public var access: UInt8 = 0x93     // present, DPL 0, data, read/write, accessed
+    public var flags: UInt8 = 0
+    /// False for a null selector in a data segment register: any access is #GP(0).
+    public var usable: Bool = true
+
+    public init() {}
+    public init(selector: UInt16, base: UInt32, limit: UInt32, access: UInt8, flags: UInt8) {
+        self.selector = selector; self.base = base; self.limit = limit
+        self.access = access; self.flags = flags
+    }
+    public var dpl: UInt8 { (access >> 5) & 3 }
+    public var present: Bool { access & 0x80 != 0 }
+    public var isCode: Bool { access & 0x18 == 0x18 }
+    /// D/B bit: 32-bit code segment / 32-bit stack.
+    public var big: Bool { flags & 0x4 != 0 }
+    public var expandDown: Bool { access & 0x1C == 0x14 }
+    public var readable: Bool { isCode ? access & 2 != 0 : true }
+    public var writable: Bool { !isCode && access & 2 != 0 }
+    /// A flat 4 GiB read/write data segment, as the multiboot loader leaves them.
+    public static func flat(selector: UInt16, code: Bool, dpl: UInt8 = 0) -> SegmentCache {
+        SegmentCache(selector: selector, base: 0, limit: 0xFFFF_FFFF,
+                     access: (code ? 0x9B : 0x93) | (dpl << 5), flags: 0xC)
+    }
+}
+
+/// GDTR and IDTR (SDM Vol. 3 §2.4.1).
+public struct TableRegister: Sendable, Equatable {
+    public var base: UInt32 = 0
+    public var limit: UInt16 = 0xFFFF
+    public init(base: UInt32 = 0, limit: UInt16 = 0xFFFF) { self.base = base; self.limit = limit }
+}
+
+public final class CPU {
+    // ---- Visible state ----
+    public let regs: UnsafeMutablePointer<UInt32>
+    public var eip: UInt32 = 0
+    public let segs: UnsafeMutablePointer<SegmentCache>
+    public var cr0: UInt32 = CR0.pe | CR0.et
+    public var cr2: UInt32 = 0
+    public var cr3: UInt32 = 0
+    public var cr4: UInt32 = 0
+    public var dr = [UInt32](repeating: 0, count: 8)
+    public var gdtr = TableRegister()
+    public var idtr = TableRegister(base: 0, limit: 0x3FF)
+    public var ldtr = SegmentCache(selector: 0, base: 0, limit: 0, access: 0x82, flags: 0)
+    public var tr = SegmentCache(selector: 0, base: 0, limit: 0xFFFF, access: 0x8B, flags: 0)
+    /// Current privilege level (SDM Vol. 3 §5.5): the RPL of CS after a load.
+    public var cpl: UInt8 = 0
+    /// Model-specific registers this CPU implements (see Msr).
+    public var sysenterCS: UInt32 = 0, sysenterESP: UInt32 = 0, sysenterEIP: UInt32 = 0
+
+    // ---- EFLAGS: bits kept directly, the six status flags possibly lazy (Flags.swift) ----
+    var flagBits: UInt32 = Flag.reserved1
+    var lazy = LazyFlags()
+
+    // ---- Memory ----
+    public let ram: UnsafeMutablePointer<UInt8>
+    public let ramSize: UInt32
+    public weak var bus: IOBus?
+    var tlb: TLB
+
+    // ---- Execution bookkeeping ----
+    /// Instructions retired since reset: the virtual clock's source.
+    public var instructions: UInt64 = 0
+    /// Set by HLT; cleared by an interrupt.
+    public var halted = false
+    /// Interrupts are inhibited for one instruction after STI and MOV/POP SS (SDM Vol. 3 §6.8.3).
+    public var interruptShadow = false
+    /// EIP of the next instruction, written by control transfers during
+    /// execution (and by an instruction intercept that emulates one).
+    public var nextEIP: UInt32 = 0
+    /// A breakpoint at this linear address is passed over once (resuming from it).
+    public var resumeAddress: UInt32?
+    /// Decoded-block cache (BlockCache.swift).
+    var blocks: BlockCache
+    /// Why the current run must stop after this instruction, if it must.
+    public var stopRequest: StopReason?
+    /// Exceptions delivered, by vector (for `--stats`).
+    public var exceptionCounts = [UInt64](repeating: 0, count: 32)
+
+    // ---- Intercept points (SDM-neutral: the CPU never knows which monitor installed them) ----
+    /// External interrupt requests (the machine's PIC).
+    public weak var interrupts: InterruptSource?
+    /// Without an exception intercept: stop at the first exception instead of delivering it.
+    public var stopOnException = false
+    /// Called before an exception is delivered through the IDT.
+    public var exceptionIntercept: ((CPU, CPUException) -> InterceptAction)?
+    /// Called before executing any instruction whose traits meet `interceptTraits`;
+    /// returning true means the intercept emulated it (EIP is then the intercept's to set).
+    public var instructionIntercept: ((CPU, Instr) throws(CPUException) -> Bool)?
+    public var interceptTraits: Traits = [] { didSet { interceptMask = interceptTraits.rawValue } }
+    var interceptMask: UInt16 = 0
+    /// Called after a control register, GDTR, IDTR, LDTR or TR changes.
+    public var systemRegisterObserver: ((CPU, SystemRegister) -> Void)?
+    /// Linear addresses where a run stops before executing (the debugger's breakpoints).
+    public var breakpoints: Set<UInt32> = [] {
+        didSet {
+            breakpointPages = Set(breakpoints.map { $0 >> 12 })
+            blocks.flushAll()   // cached blocks must be cut again at the new addresses
+        }
+    }
+    var breakpointPages: Set<UInt32> = []
+    /// Time-stamp counter offset: RDTSC returns instructions + tscOffset (virtual time).
+    public var tscOffset: UInt64 = 0
+
+    public init(ram: UnsafeMutablePointer<UInt8>, ramSize: UInt32) {
+        self.ram = ram
+        self.ramSize = ramSize
+        regs = .allocate(capacity: 8)
+        regs.initialize(repeating: 0, count: 8)
+        segs = .allocate(capacity: 6)
+        segs.initialize(repeating: SegmentCache(), count: 6)
+        tlb = TLB()
+        blocks = BlockCache(ramSize: ramSize)
+    }
+
+    deinit {
+        regs.deallocate()
+        segs.deallocate()
+        tlb.deallocate()
+        blocks.deallocate()
+    }
+
+    /// Puts the CPU in flat 32-bit protected mode at CPL 0 with paging off:
+    /// the state of the multiboot hand-off and of `run --flat`.
+    public func resetFlat(entry: UInt32, stack: UInt32) {
+        for i in 0..<8 { regs[i] = 0 }
+        regs[Reg.esp] = stack
+        eip = entry
+        setEFLAGS(Flag.reserved1)
+        cr0 = CR0.pe | CR0.et
+        cr2 = 0; cr3 = 0; cr4 = 0
+        cpl = 0
+        segs[Seg.cs] = .flat(selector: 0x08, code: true)
+        for s in [Seg.ds, Seg.es, Seg.fs, Seg.gs, Seg.ss] { segs[s] = .flat(selector: 0x10, code: false) }
+        gdtr = TableRegister(base: 0, limit: 0)
+        idtr = TableRegister(base: 0, limit: 0x3FF)
+        halted = false
+        flushTLB(global: true)
+    }
+
+    // ---- Register access by width (8-bit numbering: AL CL DL BL AH CH DH BH) ----
+    @inline(__always) public func reg8(_ r: Int) -> UInt32 {
+        r < 4 ? regs[r] & 0xFF : (regs[r - 4] >> 8) & 0xFF
+    }
+    @inline(__always) public func setReg8(_ r: Int, _ v: UInt32) {
+        if r < 4 { regs[r] = (regs[r] & 0xFFFF_FF00) | (v & 0xFF) }
+        else { regs[r - 4] = (regs[r - 4] & 0xFFFF_00FF) | ((v & 0xFF) << 8) }
+    }
+    @inline(__always) public func reg(_ r: Int, size: UInt8) -> UInt32 {
+        switch size {
+        case 4: return regs[r]
+        case 2: return regs[r] & 0xFFFF
+        default: return reg8(r)
+        }
+    }
+    @inline(__always) public func setReg(_ r: Int, size: UInt8, _ v: UInt32) {
+        switch size {
+        case 4: regs[r] = v
+        case 2: regs[r] = (regs[r] & 0xFFFF_0000) | (v & 0xFFFF)
+        default: setReg8(r, v)
+        }
+    }
+
+    public var eax: UInt32 { get { regs[0] } set { regs[0] = newValue } }
+    public var ecx: UInt32 { get { regs[1] } set { regs[1] = newValue } }
+    public var edx: UInt32 { get { regs[2] } set { regs[2] = newValue } }
+    public var ebx: UInt32 { get { regs[3] } set { regs[3] = newValue } }
+    public var esp: UInt32 { get { regs[4] } set { regs[4] = newValue } }
+    public var ebp: UInt32 { get { regs[5] } set { regs[5] = newValue } }
+    public var esi: UInt32 { get { regs[6] } set { regs[6] = newValue } }
+    public var edi: UInt32 { get { regs[7] } set { regs[7] = newValue } }
+
+    /// True when the code segment is 16-bit (D bit clear).
+    @inline(__always) var code16: Bool { !segs[Seg.cs].big }
+    /// True when the stack segment's B bit is clear: SP, not ESP, is the stack pointer.
+    @inline(__always) var stack16: Bool { !segs[Seg.ss].big }
+    public var iopl: UInt8 { UInt8((flagBits >> 12) & 3) }
+    public var interruptsEnabled: Bool { flagBits & Flag.if != 0 }
+}

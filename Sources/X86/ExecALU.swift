@@ -1,0 +1,279 @@
+// Arithmetic and logic: the eight ALU operations, unary, multiply and
+// divide, shifts and rotates, bit tests and scans, BCD adjusts.  Each cites
+// its Intel SDM Vol. 2 page; flags the SDM calls undefined are left as the
+// formula below produces them.
+
+extension CPU {
+    /// ADD OR ADC SBB AND SUB XOR CMP (SDM Vol. 2: ADD, OR, ...): result and lazy flags.
+    @inline(__always) func alu(_ op: Op, _ a: UInt32, _ b: UInt32, _ size: UInt8) -> UInt32 {
+        switch op {
+        case .add: let r = a &+ b; setLazy(.add, size, r, a, b); return r
+        case .or: let r = a | b; setLazy(.logic, size, r, a, b); return r
+        case .adc:
+            let c: UInt32 = cf ? 1 : 0
+            let r = a &+ b &+ c; setLazy(.adc, size, r, a, b); lazy.cin = c; return r
+        case .sbb:
+            let c: UInt32 = cf ? 1 : 0
+            let r = a &- b &- c; setLazy(.sbb, size, r, a, b); lazy.cin = c; return r
+        case .and: let r = a & b; setLazy(.logic, size, r, a, b); return r
+        case .xor: let r = a ^ b; setLazy(.logic, size, r, a, b); return r
+        default: let r = a &- b; setLazy(.sub, size, r, a, b); return r   // SUB, CMP
+        }
+    }
+
+    /// INC and DEC keep CF (SDM INC: "The CF flag is not affected"); NOT changes no flag; NEG sets CF = (src != 0).
+    func unary(_ i: Instr) throws(CPUException) {
+        let op = i.op, size = i.osize
+        try modify(i, size) { a in
+            switch op {
+            case .inc:
+                let c: UInt32 = cf ? 1 : 0
+                let r = a &+ 1; setLazy(.inc, size, r, a, 1); lazy.cin = c; return r
+            case .dec:
+                let c: UInt32 = cf ? 1 : 0
+                let r = a &- 1; setLazy(.dec, size, r, a, 1); lazy.cin = c; return r
+            case .not: return ~a
+            default: let r = 0 &- a; setLazy(.neg, size, r, 0, a); return r
+            }
+        }
+    }
+
+    /// Sets all six status flags at once (for instructions computed eagerly).
+    @inline(__always) func setStatus(result r: UInt32, size: UInt8, cf c: Bool, of o: Bool, af a: Bool = false) {
+        var f = flagBits & ~Flag.arith
+        if c { f |= Flag.cf }
+        if o { f |= Flag.of }
+        if a { f |= Flag.af }
+        if r & sizeMask(size) == 0 { f |= Flag.zf }
+        if r & signBit(size) != 0 { f |= Flag.sf }
+        if (r & 0xFF).nonzeroBitCount & 1 == 0 { f |= Flag.pf }
+        flagBits = f
+        lazy.op = .none
+    }
+
+    /// MUL, one-operand IMUL, DIV, IDIV on AL/AX/EAX with AH/DX/EDX (SDM MUL, IMUL, DIV, IDIV).
+    func mulDiv(_ i: Instr) throws(CPUException) {
+        let size = i.osize
+        let src = try readRM(i, size)
+        let bits = UInt64(size) * 8
+        let lowMask = UInt64(sizeMask(size))
+        // The double-width accumulator: AX for bytes, DX:AX, EDX:EAX.
+        let acc: UInt64 = size == 1 ? UInt64(regs[0] & 0xFFFF)
+            : (UInt64(reg(Reg.edx, size: size)) << bits) | UInt64(reg(Reg.eax, size: size))
+        func store(_ lo: UInt64, _ hi: UInt64) {
+            if size == 1 { setReg(Reg.eax, size: 2, UInt32((hi << 8) | (lo & 0xFF))) }
+            else { setReg(Reg.eax, size: size, UInt32(truncatingIfNeeded: lo)); setReg(Reg.edx, size: size, UInt32(truncatingIfNeeded: hi)) }
+        }
+        switch i.op {
+        case .mul:
+            let p = UInt64(reg(Reg.eax, size: size)) * UInt64(src)
+            store(p & lowMask, p >> bits)
+            let high = p >> bits != 0
+            setStatus(result: UInt32(truncatingIfNeeded: p), size: size, cf: high, of: high)
+        case .imul1:
+            let p = Int64(signExtend(reg(Reg.eax, size: size), size)) * Int64(signExtend(src, size))
+            let u = UInt64(bitPattern: p)
+            store(u & lowMask, (u >> bits) & lowMask)
+            let fits = p == Int64(signExtend(UInt32(truncatingIfNeeded: u), size))
+            setStatus(result: UInt32(truncatingIfNeeded: u), size: size, cf: !fits, of: !fits)
+        case .div:
+            guard src != 0 else { throw .de }
+            let q = acc / UInt64(src), r = acc % UInt64(src)
+            guard q <= lowMask else { throw .de }
+            store(q, r)
+        default: // .idiv
+            guard src != 0 else { throw .de }
+            let dividend: Int64 = size == 1 ? Int64(Int16(truncatingIfNeeded: acc))
+                : (size == 2 ? Int64(Int32(truncatingIfNeeded: acc)) : Int64(bitPattern: acc))
+            let divisor = Int64(signExtend(src, size))
+            let (q, overflow) = dividend.dividedReportingOverflow(by: divisor)
+            let limit = Int64(1) << (bits - 1)
+            guard !overflow && q >= -limit && q < limit else { throw .de }
+            let r = dividend.remainderReportingOverflow(dividingBy: divisor).partialValue
+            store(UInt64(bitPattern: q) & lowMask, UInt64(bitPattern: r) & lowMask)
+        }
+    }
+
+    /// Two- and three-operand IMUL: Gv = Gv * Ev, or Gv = Ev * imm (SDM IMUL forms 2 and 3).
+    func imul(_ i: Instr) throws(CPUException) {
+        let size = i.osize
+        let a: UInt32, b: UInt32
+        if i.cond == 1 { a = try readRM(i, size); b = i.imm2 } else { a = reg(Int(i.reg), size: size); b = try readRM(i, size) }
+        let p = Int64(signExtend(a, size)) * Int64(signExtend(b, size))
+        let r = UInt32(truncatingIfNeeded: p)
+        let fits = p == Int64(signExtend(r, size))
+        setReg(Int(i.reg), size: size, r)
+        setStatus(result: r, size: size, cf: !fits, of: !fits)
+    }
+
+    /// Shift and rotate group (SDM SAL/SAR/SHL/SHR, RCL/RCR/ROL/ROR).  The
+    /// count is masked to 5 bits; a masked count of 0 changes nothing.
+    func shift(_ i: Instr) throws(CPUException) {
+        let size = i.osize
+        let count = (i.src == .imm ? i.imm : regs[Reg.ecx]) & 0x1F
+        guard count != 0 else {
+            if i.mod != 3 { _ = try linear(Int(i.seg), ea(i), UInt32(size), write: true) }
+            return
+        }
+        let op = i.op
+        try modify(i, size) { a in
+            let m = sizeMask(size), w = UInt32(size) * 8, s = signBit(size)
+            let v = a & m
+            switch op {
+            case .shl, .sal:
+                let r = count < 32 ? (v << count) & m : 0
+                setLazy(.shl, size, r, v, count); return r
+            case .shr:
+                let r = v >> count
+                setLazy(.shr, size, r, v, count); return r
+            case .sar:
+                let r = UInt32(bitPattern: signExtend(v, size) >> Int32(count)) & m
+                setLazy(.sar, size, r, v, count); return r
+            case .rol, .ror:
+                let n = count % w
+                let r = n == 0 ? v : (op == .rol ? ((v << n) | (v >> (w - n))) & m : ((v >> n) | (v << (w - n))) & m)
+                materializeFlags()
+                let c = op == .rol ? r & 1 != 0 : r & s != 0
+                // OF: for ROL MSB XOR CF; for ROR the two top bits' XOR (defined for count 1 only).
+                let o = op == .rol ? (r & s != 0) != c : ((r & s != 0) != (r & (s >> 1) != 0))
+                flagBits = (flagBits & ~(Flag.cf | Flag.of)) | (c ? Flag.cf : 0) | (o ? Flag.of : 0)
+                return r
+            default: // RCL, RCR: rotate through CF; the count is taken modulo size+1 for 8 and 16 bits.
+                let n = size == 4 ? count : count % (w + 1)
+                materializeFlags()
+                var c = flagBits & Flag.cf != 0
+                var r = v
+                let oldTop = r & s != 0
+                for _ in 0..<n {
+                    if op == .rcl {
+                        let out = r & s != 0
+                        r = ((r << 1) & m) | (c ? 1 : 0); c = out
+                    } else {
+                        let out = r & 1 != 0
+                        r = (r >> 1) | (c ? s : 0); c = out
+                    }
+                }
+                let o = op == .rcl ? (r & s != 0) != c : (oldTop != (flagBits & Flag.cf != 0))
+                flagBits = (flagBits & ~(Flag.cf | Flag.of)) | (c ? Flag.cf : 0) | (o ? Flag.of : 0)
+                return r
+            }
+        }
+    }
+
+    /// SHLD / SHRD (SDM): shift the destination, filling from the source register.
+    func doubleShift(_ i: Instr) throws(CPUException) {
+        let size = i.osize
+        let count = (i.cond == 1 ? regs[Reg.ecx] : i.imm2) & 0x1F
+        guard count != 0 else { return }
+        let src = reg(Int(i.reg), size: size)
+        let w = UInt64(size) * 8, m = UInt64(sizeMask(size))
+        let isLeft = i.op == .shld
+        try modify(i, size) { a in
+            let d = UInt64(a) & m, s = UInt64(src) & m
+            let r: UInt32
+            if isLeft {
+                // dest:src:dest as one long value, shifted left (count > 16 on words is undefined).
+                let wide = (d << (2 * w)) | (s << w) | d
+                r = UInt32(truncatingIfNeeded: (wide << UInt64(count)) >> (2 * w)) & UInt32(m)
+                setLazy(.shl, size, r, UInt32(d), count)
+                return r
+            }
+            let wide = (d << (2 * w)) | (s << w) | d
+            r = UInt32(truncatingIfNeeded: wide >> UInt64(count)) & UInt32(m)
+            let c = (d >> UInt64(count - 1)) & 1 != 0
+            let sb = UInt32(signBit(size))
+            setStatus(result: r, size: size, cf: c, of: (r & sb) != (UInt32(d) & sb))
+            return r
+        }
+    }
+
+    /// BT, BTS, BTR, BTC (SDM BT): a register bit offset on a memory operand
+    /// addresses the bit string beyond the operand (signed, in operand-size units).
+    func bitTest(_ i: Instr) throws(CPUException) {
+        let size = i.osize
+        let bits = UInt32(size) * 8
+        let offset = i.src == .imm ? i.imm : reg(Int(i.reg), size: size)
+        let op = i.op
+        var bit = offset & (bits - 1)
+        let apply: (UInt32) -> UInt32? = { [self] v in
+            materializeFlags()
+            let was = (v >> bit) & 1 != 0
+            flagBits = (flagBits & ~Flag.cf) | (was ? Flag.cf : 0)
+            switch op {
+            case .bts: return v | (1 << bit)
+            case .btr: return v & ~(1 << bit)
+            case .btc: return v ^ (1 << bit)
+            default: return nil
+            }
+        }
+        if i.mod == 3 || i.src == .imm {
+            if i.mod == 3 && op == .bt { _ = apply(reg(Int(i.rm), size: size)); return }
+            if op == .bt { _ = apply(try readRM(i, size)); return }
+            try modify(i, size) { v in apply(v) }
+            return
+        }
+        let signedOff = signExtend(offset, size)
+        let delta = UInt32(bitPattern: (signedOff >> (size == 4 ? 5 : 4)) * Int32(size))
+        bit = UInt32(bitPattern: signedOff) & (bits - 1)
+        let off = ea(i) &+ delta
+        let addr = i.asize16 ? off & 0xFFFF : off
+        if op == .bt { _ = apply(try read(Int(i.seg), addr, size)); return }
+        let lin = try linear(Int(i.seg), addr, UInt32(size), write: true)
+        let v = try readLinear(lin, size)
+        if let r = apply(v) { try writeLinear(lin, size, r) }
+    }
+
+    /// BSF / BSR (SDM): a zero source sets ZF and leaves the destination unchanged.
+    func bitScan(_ i: Instr) throws(CPUException) {
+        let size = i.osize
+        let v = try readRM(i, size) & sizeMask(size)
+        materializeFlags()
+        if v == 0 { flagBits |= Flag.zf; return }
+        flagBits &= ~Flag.zf
+        let r = i.op == .bsf ? UInt32(v.trailingZeroBitCount) : UInt32(31 - v.leadingZeroBitCount)
+        setReg(Int(i.reg), size: size, r)
+    }
+
+    /// DAA DAS AAA AAS AAM AAD (SDM pseudo-code for each).
+    func bcd(_ i: Instr) throws(CPUException) {
+        materializeFlags()
+        let al = reg8(0), oldCF = flagBits & Flag.cf != 0, oldAF = flagBits & Flag.af != 0
+        switch i.op {
+        case .daa, .das:
+            var a = al, c = false, af = false
+            let add = i.op == .daa
+            if a & 0xF > 9 || oldAF {
+                c = oldCF || (add ? a + 6 > 0xFF : a < 6)
+                a = (add ? a &+ 6 : a &- 6) & 0xFF
+                af = true
+            }
+            if al > 0x99 || oldCF {
+                a = (add ? a &+ 0x60 : a &- 0x60) & 0xFF
+                c = true
+            } else if add {
+                c = false
+            }
+            setReg8(0, a)
+            setStatus(result: a, size: 1, cf: c, of: false, af: af)
+        case .aaa, .aas:
+            let adjust = al & 0xF > 9 || oldAF
+            if adjust {
+                let ax = regs[0] & 0xFFFF
+                let n = i.op == .aaa ? ax &+ 0x106 : (ax &- 6) &- 0x100
+                setReg(Reg.eax, size: 2, n)
+            }
+            setReg8(0, reg8(0) & 0xF)
+            setStatus(result: reg8(0), size: 1, cf: adjust, of: false, af: adjust)
+        case .aam:
+            let base = i.imm & 0xFF
+            guard base != 0 else { throw .de }
+            setReg8(4, al / base)
+            setReg8(0, al % base)
+            setStatus(result: reg8(0), size: 1, cf: false, of: false)
+        default: // .aad
+            let r = (al &+ reg8(4) &* (i.imm & 0xFF)) & 0xFF
+            setReg(Reg.eax, size: 2, r)
+            setStatus(result: r, size: 1, cf: false, of: false)
+        }
+    }
+}

@@ -1,0 +1,176 @@
+// The run loop: find or build the decoded block at CS:EIP, execute its
+// instructions, deliver interrupts and exceptions at instruction boundaries.
+
+public enum StopReason: Equatable, Sendable {
+    /// HLT executed (the machine decides whether an interrupt can wake it).
+    case halted
+    /// The instruction budget ran out.
+    case limit
+    /// An exception the CPU was told not to deliver (`stopOnException`).
+    case exception(CPUException)
+    /// An exception while delivering a double fault: the CPU shuts down (SDM Vol. 3 §6.15, #DF).
+    case tripleFault
+    /// Something asked the run to stop (debug-exit, Ctrl-C).
+    case requested
+    /// CS:EIP reached a breakpoint's linear address (before executing it).
+    case breakpoint(UInt32)
+    /// The guest used a feature Ringside does not model; the text says which.
+    case unsupported(String)
+}
+
+/// Where external interrupts come from (the machine's PIC).
+public protocol InterruptSource: AnyObject {
+    /// True when an unmasked interrupt request is waiting.
+    var interruptPending: Bool { get }
+    /// Acknowledges the highest-priority request and returns its vector (the INTA cycle).
+    func acknowledgeInterrupt() -> UInt8
+}
+
+extension CPU {
+    /// Runs until `maxInstructions` more have retired or something stops it.
+    public func run(maxInstructions: UInt64) -> StopReason {
+        let end = instructions &+ maxInstructions
+        stopRequest = nil
+        while instructions < end {
+            if let pending = interrupts, pending.interruptPending, flagBits & Flag.if != 0, !interruptShadow {
+                halted = false
+                let vector = pending.acknowledgeInterrupt()
+                if let stop = deliver(event: .external(vector)) { return stop }
+                continue
+            }
+            interruptShadow = false
+            if halted { return .halted }
+            if _slowPath(!breakpoints.isEmpty) {
+                let lin = segs[Seg.cs].base &+ eip
+                if breakpoints.contains(lin) && resumeAddress != lin { return .breakpoint(lin) }
+                resumeAddress = nil
+            }
+            do {
+                let id = try blockAtEIP()
+                let block = blocks.blockTable[Int(id)]
+                let generation = blocks.generation
+                var k = Int(block.first)
+                let last = k + Int(block.count)
+                while k < last {
+                    let ins = blocks.pool[k]
+                    nextEIP = eip &+ UInt32(ins.length)
+                    if _slowPath(ins.traitBits & interceptMask != 0), let hook = instructionIntercept, try hook(self, ins) {
+                        // The intercept emulated the instruction and set EIP itself.
+                    } else {
+                        try execute(ins)
+                    }
+                    eip = nextEIP
+                    instructions &+= 1
+                    k += 1
+                    if _slowPath(blocks.generation != generation || halted || stopRequest != nil
+                                 || instructions >= end || interruptShadow) { break }
+                }
+                if let stop = stopRequest { return stop }
+            } catch {
+                if let stop = deliver(event: .exception(error)) { return stop }
+            }
+        }
+        return .limit
+    }
+
+    /// Executes exactly one instruction (or delivers one pending event).
+    public func step() -> StopReason? {
+        let r = run(maxInstructions: 1)
+        return r == .limit ? nil : r
+    }
+
+    /// Finds the block for CS:EIP, building it on a miss.
+    @inline(__always) func blockAtEIP() throws(CPUException) -> Int32 {
+        let cs = segs[Seg.cs]
+        if _slowPath(eip > cs.limit) { throw .gp(0) }
+        let lin = cs.base &+ eip
+        let i = Int((lin >> 12) & UInt32(TLB.entries - 1))
+        let phys: UInt32
+        if tlb.readTag[i] & tagMask == tagFor(lin) {
+            phys = tlb.phys[i] | (lin & 0xFFF)
+        } else {
+            phys = try translate(lin, write: false, user: userMode)
+        }
+        let key = UInt64(phys) | (cs.big ? 0 : 1 << 32)
+        let id = blocks.lookup(key)
+        if id >= 0 {
+            let b = blocks.blockTable[Int(id)]
+            if _fastPath(b.page1 == b.page0) { return id }
+            // A block that straddles a page is good only while the second page maps where it did.
+            let next = try translate((lin | 0xFFF) &+ 1, write: false, user: userMode)
+            if next >> 12 == b.page1 { return id }
+        }
+        return try buildBlock(eip: eip, phys: phys, key: key)
+    }
+
+    /// Decodes a block of up to 32 instructions starting at `phys`.
+    func buildBlock(eip startEIP: UInt32, phys startPhys: UInt32, key: UInt64) throws(CPUException) -> Int32 {
+        if blocks.blockCount == BlockCache.maxBlocks
+            || blocks.poolUsed + BlockCache.maxBlockLength > BlockCache.poolCapacity {
+            blocks.flushAll()
+        }
+        let id = Int32(blocks.blockCount)
+        let first = blocks.poolUsed
+        var count = 0
+        var eip = startEIP, phys = startPhys
+        let page0 = startPhys >> 12
+        var page1 = page0
+        let cs = segs[Seg.cs]
+        var buf = [UInt8](repeating: 0, count: 16)
+        while count < BlockCache.maxBlockLength {
+            let avail = min(Decoder.maxLength, Int(0x1000 - (phys & 0xFFF)))
+            for k in 0..<avail { buf[k] = UInt8(readPhysical(phys &+ UInt32(k), 1)) }
+            var result = buf.withUnsafeBufferPointer { Decoder.decode($0.baseAddress!, count: avail, code16: !cs.big) }
+            var crossed = false
+            if case .needMore = result {
+                // The instruction straddles a page: fetch the rest from the next page (this may #PF).
+                let nextLin = cs.base &+ eip &+ UInt32(avail)
+                let nextPhys: UInt32
+                do { nextPhys = try translate(nextLin, write: false, user: userMode) } catch {
+                    if count == 0 { throw error }
+                    break
+                }
+                for k in avail..<Decoder.maxLength { buf[k] = UInt8(readPhysical(nextPhys &+ UInt32(k - avail), 1)) }
+                result = buf.withUnsafeBufferPointer { Decoder.decode($0.baseAddress!, count: Decoder.maxLength, code16: !cs.big) }
+                crossed = true
+                page1 = nextPhys >> 12
+            }
+            var ins: Instr
+            switch result {
+            case .ok(let decoded): ins = decoded
+            case .invalid(let length):
+                ins = Instr(); ins.op = .invalid; ins.length = UInt8(length)
+            case .tooLong, .needMore:
+                if count == 0 { throw .gp(0) }
+                ins = Instr()
+            }
+            if ins.length == 0 { break }
+            // The whole instruction must lie within the code segment's limit (SDM Vol. 3 §5.3).
+            if UInt64(eip) + UInt64(ins.length) - 1 > UInt64(cs.limit) {
+                if count == 0 { throw .gp(0) }
+                break
+            }
+            blocks.pool[first + count] = ins
+            count += 1
+            eip &+= UInt32(ins.length)
+            phys &+= UInt32(ins.length)
+            if ins.op == .invalid || ins.traits.contains(.endsBlock) || crossed || phys & 0xFFF == 0 { break }
+            if breakpointPages.contains(page0) && breakpoints.contains(cs.base &+ eip) { break }
+        }
+        blocks.poolUsed += count
+        blocks.blockCount += 1
+        blocks.built += 1
+        blocks.blockTable[Int(id)] = Block(key: key, first: Int32(first), count: Int32(count), valid: true,
+                                           page0: page0, page1: page1)
+        // Only RAM is cached; code fetched from elsewhere is decoded again each time.
+        if UInt64(startPhys) < UInt64(ramSize) && UInt64(page1) << 12 < UInt64(ramSize) {
+            blocks.index[BlockCache.slot(key)] = id
+            for page in Set([page0, page1]) {
+                if blocks.codePages[Int(page)] == 0 { dropWriteTags(physicalPage: page) }
+                blocks.codePages[Int(page)] = 1
+                blocks.blocksOnPage[page, default: []].append(id)
+            }
+        }
+        return id
+    }
+}
