@@ -17,7 +17,7 @@ public enum Seg {
 }
 
 /// EFLAGS bits (SDM Vol. 1 Figure 3-8).
-public enum Flag {
+public enum EFLAGS {
     public static let cf: UInt32 = 1 << 0
     public static let reserved1: UInt32 = 1 << 1     // always reads 1
     public static let pf: UInt32 = 1 << 2

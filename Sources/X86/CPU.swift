@@ -71,7 +71,7 @@ public final class CPU {
     public var sysenterCS: UInt32 = 0, sysenterESP: UInt32 = 0, sysenterEIP: UInt32 = 0
 
     // ---- EFLAGS: bits kept directly, the six status flags possibly lazy (Flags.swift) ----
-    var flagBits: UInt32 = Flag.reserved1
+    var flagBits: UInt32 = EFLAGS.reserved1
     var lazy = LazyFlags()
 
     // ---- Memory ----
@@ -148,7 +148,7 @@ public final class CPU {
         for i in 0..<8 { regs[i] = 0 }
         regs[Reg.esp] = stack
         eip = entry
-        setEFLAGS(Flag.reserved1)
+        setEFLAGS(EFLAGS.reserved1)
         cr0 = CR0.pe | CR0.et
         cr2 = 0; cr3 = 0; cr4 = 0
         cpl = 0
@@ -197,5 +197,5 @@ public final class CPU {
     /// True when the stack segment's B bit is clear: SP, not ESP, is the stack pointer.
     @inline(__always) var stack16: Bool { !segs[Seg.ss].big }
     public var iopl: UInt8 { UInt8((flagBits >> 12) & 3) }
-    public var interruptsEnabled: Bool { flagBits & Flag.if != 0 }
+    public var interruptsEnabled: Bool { flagBits & EFLAGS.if != 0 }
 }

@@ -40,13 +40,13 @@ extension CPU {
 
     /// Sets all six status flags at once (for instructions computed eagerly).
     @inline(__always) func setStatus(result r: UInt32, size: UInt8, cf c: Bool, of o: Bool, af a: Bool = false) {
-        var f = flagBits & ~Flag.arith
-        if c { f |= Flag.cf }
-        if o { f |= Flag.of }
-        if a { f |= Flag.af }
-        if r & sizeMask(size) == 0 { f |= Flag.zf }
-        if r & signBit(size) != 0 { f |= Flag.sf }
-        if (r & 0xFF).nonzeroBitCount & 1 == 0 { f |= Flag.pf }
+        var f = flagBits & ~EFLAGS.arith
+        if c { f |= EFLAGS.cf }
+        if o { f |= EFLAGS.of }
+        if a { f |= EFLAGS.af }
+        if r & sizeMask(size) == 0 { f |= EFLAGS.zf }
+        if r & signBit(size) != 0 { f |= EFLAGS.sf }
+        if (r & 0xFF).nonzeroBitCount & 1 == 0 { f |= EFLAGS.pf }
         flagBits = f
         lazy.op = .none
     }
@@ -136,12 +136,12 @@ extension CPU {
                 let c = op == .rol ? r & 1 != 0 : r & s != 0
                 // OF: for ROL MSB XOR CF; for ROR the two top bits' XOR (defined for count 1 only).
                 let o = op == .rol ? (r & s != 0) != c : ((r & s != 0) != (r & (s >> 1) != 0))
-                flagBits = (flagBits & ~(Flag.cf | Flag.of)) | (c ? Flag.cf : 0) | (o ? Flag.of : 0)
+                flagBits = (flagBits & ~(EFLAGS.cf | EFLAGS.of)) | (c ? EFLAGS.cf : 0) | (o ? EFLAGS.of : 0)
                 return r
             default: // RCL, RCR: rotate through CF; the count is taken modulo size+1 for 8 and 16 bits.
                 let n = size == 4 ? count : count % (w + 1)
                 materializeFlags()
-                var c = flagBits & Flag.cf != 0
+                var c = flagBits & EFLAGS.cf != 0
                 var r = v
                 let oldTop = r & s != 0
                 for _ in 0..<n {
@@ -153,8 +153,8 @@ extension CPU {
                         r = (r >> 1) | (c ? s : 0); c = out
                     }
                 }
-                let o = op == .rcl ? (r & s != 0) != c : (oldTop != (flagBits & Flag.cf != 0))
-                flagBits = (flagBits & ~(Flag.cf | Flag.of)) | (c ? Flag.cf : 0) | (o ? Flag.of : 0)
+                let o = op == .rcl ? (r & s != 0) != c : (oldTop != (flagBits & EFLAGS.cf != 0))
+                flagBits = (flagBits & ~(EFLAGS.cf | EFLAGS.of)) | (c ? EFLAGS.cf : 0) | (o ? EFLAGS.of : 0)
                 return r
             }
         }
@@ -198,7 +198,7 @@ extension CPU {
         let apply: (UInt32) -> UInt32? = { [self] v in
             materializeFlags()
             let was = (v >> bit) & 1 != 0
-            flagBits = (flagBits & ~Flag.cf) | (was ? Flag.cf : 0)
+            flagBits = (flagBits & ~EFLAGS.cf) | (was ? EFLAGS.cf : 0)
             switch op {
             case .bts: return v | (1 << bit)
             case .btr: return v & ~(1 << bit)
@@ -228,8 +228,8 @@ extension CPU {
         let size = i.osize
         let v = try readRM(i, size) & sizeMask(size)
         materializeFlags()
-        if v == 0 { flagBits |= Flag.zf; return }
-        flagBits &= ~Flag.zf
+        if v == 0 { flagBits |= EFLAGS.zf; return }
+        flagBits &= ~EFLAGS.zf
         let r = i.op == .bsf ? UInt32(v.trailingZeroBitCount) : UInt32(31 - v.leadingZeroBitCount)
         setReg(Int(i.reg), size: size, r)
     }
@@ -237,7 +237,7 @@ extension CPU {
     /// DAA DAS AAA AAS AAM AAD (SDM pseudo-code for each).
     func bcd(_ i: Instr) throws(CPUException) {
         materializeFlags()
-        let al = reg8(0), oldCF = flagBits & Flag.cf != 0, oldAF = flagBits & Flag.af != 0
+        let al = reg8(0), oldCF = flagBits & EFLAGS.cf != 0, oldAF = flagBits & EFLAGS.af != 0
         switch i.op {
         case .daa, .das:
             var a = al, c = false, af = false

@@ -54,7 +54,7 @@ extension CPU {
             }
         case .pushf:
             // VM and RF are cleared in the image (SDM PUSHF).
-            try push(eflags & ~(Flag.vm | Flag.rf), size)
+            try push(eflags & ~(EFLAGS.vm | EFLAGS.rf), size)
         case .popf:
             let v = try pop(size)
             loadFlags(v, size: size)
@@ -85,9 +85,9 @@ extension CPU {
     /// Robin & Irvine): CPL 0 may change everything but VIP/VIF/VM; 0 < CPL
     /// <= IOPL everything but IOPL; CPL > IOPL neither IOPL nor IF — silently.
     func loadFlags(_ v: UInt32, size: UInt8) {
-        var mask = Flag.writable & ~(Flag.vm | Flag.vif | Flag.vip | Flag.rf)
-        if cpl > 0 { mask &= ~Flag.iopl }
-        if cpl > iopl { mask &= ~Flag.if }
+        var mask = EFLAGS.writable & ~(EFLAGS.vm | EFLAGS.vif | EFLAGS.vip | EFLAGS.rf)
+        if cpl > 0 { mask &= ~EFLAGS.iopl }
+        if cpl > iopl { mask &= ~EFLAGS.if }
         if size == 2 { mask &= 0xFFFF }
         let old = eflags
         setEFLAGS((old & ~mask) | (v & mask))
@@ -155,7 +155,7 @@ extension CPU {
                 try write(Int(i.seg), a, 4, lo); try write(Int(i.seg), a &+ 4, 4, hi)
                 regs[Reg.eax] = lo; regs[Reg.edx] = hi
             }
-            setFlag(Flag.zf, equal)
+            setFlag(EFLAGS.zf, equal)
         default: // .bswap (16-bit operand size is undefined; Ringside swaps the low word to 0 as Intel parts do)
             let r = Int(i.reg)
             if size == 4 { regs[r] = regs[r].byteSwapped } else { setReg(r, size: 2, 0) }

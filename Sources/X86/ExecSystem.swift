@@ -12,9 +12,9 @@ extension CPU {
         switch i.op {
         case .cli, .sti:
             if cpl > iopl { throw .gp(0) }
-            if i.op == .cli { flagBits &= ~Flag.if } else {
-                if flagBits & Flag.if == 0 { interruptShadow = true }
-                flagBits |= Flag.if
+            if i.op == .cli { flagBits &= ~EFLAGS.if } else {
+                if flagBits & EFLAGS.if == 0 { interruptShadow = true }
+                flagBits |= EFLAGS.if
             }
         case .hlt: halted = true
         case .in, .out: try portIO(i)

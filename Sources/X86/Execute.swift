@@ -101,10 +101,10 @@ extension CPU {
         case .setcc: try writeRM(i, 1, condition(i.cond) ? 1 : 0)
         case .lahf:
             materializeFlags()
-            setReg8(4, (flagBits & (Flag.sf | Flag.zf | Flag.af | Flag.pf | Flag.cf)) | Flag.reserved1)
+            setReg8(4, (flagBits & (EFLAGS.sf | EFLAGS.zf | EFLAGS.af | EFLAGS.pf | EFLAGS.cf)) | EFLAGS.reserved1)
         case .sahf:
             materializeFlags()
-            let mask = Flag.sf | Flag.zf | Flag.af | Flag.pf | Flag.cf
+            let mask = EFLAGS.sf | EFLAGS.zf | EFLAGS.af | EFLAGS.pf | EFLAGS.cf
             flagBits = (flagBits & ~mask) | (reg8(4) & mask)
         case .push, .pop, .pusha, .popa, .pushf, .popf, .enter, .leave, .pushSeg, .popSeg: try stackOp(i)
         case .xlat:
@@ -113,11 +113,11 @@ extension CPU {
         case .jmp, .jcc, .jmpIndirect, .call, .callIndirect, .ret, .loop, .loope, .loopne, .jecxz:
             try nearControl(i)
         case .movs, .cmps, .stos, .lods, .scas, .ins, .outs: try stringOp(i)
-        case .clc: setFlag(Flag.cf, false)
-        case .stc: setFlag(Flag.cf, true)
-        case .cmc: setFlag(Flag.cf, !cf)
-        case .cld: flagBits &= ~Flag.df
-        case .std: flagBits |= Flag.df
+        case .clc: setFlag(EFLAGS.cf, false)
+        case .stc: setFlag(EFLAGS.cf, true)
+        case .cmc: setFlag(EFLAGS.cf, !cf)
+        case .cld: flagBits &= ~EFLAGS.df
+        case .std: flagBits |= EFLAGS.df
         case .nop, .pause: break
         case .wait:
             // WAIT/FWAIT: #NM when CR0.MP and CR0.TS are both set (SDM Vol. 3 Table 2-2).

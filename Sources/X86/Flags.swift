@@ -29,7 +29,7 @@ extension CPU {
     var cf: Bool {
         let l = lazy, m = sizeMask(l.size)
         switch l.op {
-        case .none: return flagBits & Flag.cf != 0
+        case .none: return flagBits & EFLAGS.cf != 0
         case .add: return l.res & m < l.a & m
         case .adc: return l.cin != 0 ? l.res & m <= l.a & m : l.res & m < l.a & m
         case .sub: return l.a & m < l.b & m
@@ -50,7 +50,7 @@ extension CPU {
     var of: Bool {
         let l = lazy, s = signBit(l.size), m = sizeMask(l.size)
         switch l.op {
-        case .none: return flagBits & Flag.of != 0
+        case .none: return flagBits & EFLAGS.of != 0
         case .add, .adc: return (l.a ^ l.res) & (l.b ^ l.res) & s != 0
         case .sub, .sbb: return (l.a ^ l.b) & (l.a ^ l.res) & s != 0
         case .logic, .sar: return false
@@ -65,29 +65,29 @@ extension CPU {
     var af: Bool {
         let l = lazy
         switch l.op {
-        case .none: return flagBits & Flag.af != 0
+        case .none: return flagBits & EFLAGS.af != 0
         case .add, .adc, .sub, .sbb, .inc, .dec, .neg: return (l.a ^ l.b ^ l.res) & 0x10 != 0
         case .logic, .shl, .shr, .sar: return false
         }
     }
 
-    var zf: Bool { lazy.op == .none ? flagBits & Flag.zf != 0 : lazy.res & sizeMask(lazy.size) == 0 }
-    var sf: Bool { lazy.op == .none ? flagBits & Flag.sf != 0 : lazy.res & signBit(lazy.size) != 0 }
+    var zf: Bool { lazy.op == .none ? flagBits & EFLAGS.zf != 0 : lazy.res & sizeMask(lazy.size) == 0 }
+    var sf: Bool { lazy.op == .none ? flagBits & EFLAGS.sf != 0 : lazy.res & signBit(lazy.size) != 0 }
     var pf: Bool {
-        lazy.op == .none ? flagBits & Flag.pf != 0 : (lazy.res & 0xFF).nonzeroBitCount & 1 == 0
+        lazy.op == .none ? flagBits & EFLAGS.pf != 0 : (lazy.res & 0xFF).nonzeroBitCount & 1 == 0
     }
-    var df: Bool { flagBits & Flag.df != 0 }
+    var df: Bool { flagBits & EFLAGS.df != 0 }
 
     /// Folds the lazy status flags into `flagBits`.
     @inline(__always) func materializeFlags() {
         guard lazy.op != .none else { return }
-        var f = flagBits & ~Flag.arith
-        if cf { f |= Flag.cf }
-        if pf { f |= Flag.pf }
-        if af { f |= Flag.af }
-        if zf { f |= Flag.zf }
-        if sf { f |= Flag.sf }
-        if of { f |= Flag.of }
+        var f = flagBits & ~EFLAGS.arith
+        if cf { f |= EFLAGS.cf }
+        if pf { f |= EFLAGS.pf }
+        if af { f |= EFLAGS.af }
+        if zf { f |= EFLAGS.zf }
+        if sf { f |= EFLAGS.sf }
+        if of { f |= EFLAGS.of }
         flagBits = f
         lazy.op = .none
     }
@@ -107,7 +107,7 @@ extension CPU {
     /// Loads EFLAGS without privilege rules (bit 1 forced to 1, reserved bits 0).
     public func setEFLAGS(_ v: UInt32) {
         lazy.op = .none
-        flagBits = (v & Flag.writable) | Flag.reserved1
+        flagBits = (v & EFLAGS.writable) | EFLAGS.reserved1
     }
 
     /// Evaluates condition code `cc` (SDM Vol. 1 Table B-1).

@@ -127,8 +127,8 @@ extension CPU {
         eip = offset
         nextEIP = offset
         // TF, NT, RF and VM are cleared; an interrupt gate also clears IF (SDM Vol. 3 §6.12.1.2).
-        var f = oldFlags & ~(Flag.tf | Flag.nt | Flag.rf | Flag.vm)
-        if type == SystemType.intGate32 || type == SystemType.intGate16 { f &= ~Flag.if }
+        var f = oldFlags & ~(EFLAGS.tf | EFLAGS.nt | EFLAGS.rf | EFLAGS.vm)
+        if type == SystemType.intGate32 || type == SystemType.intGate16 { f &= ~EFLAGS.if }
         setEFLAGS(f)
         halted = false
     }
@@ -158,14 +158,14 @@ extension CPU {
     /// "RETURN-TO-OUTER-PRIVILEGE-LEVEL").  EFLAGS follow the POPF rules of the
     /// level IRET runs at: IOPL changes only at CPL 0, IF only at CPL <= IOPL.
     func iret(_ size: UInt8) throws(CPUException) {
-        if flagBits & Flag.nt != 0 {
+        if flagBits & EFLAGS.nt != 0 {
             stopRequest = .unsupported("IRET with EFLAGS.NT = 1 (task return): task switches are not modeled")
             return
         }
         let newEIP = try peek(size, at: 0)
         let newCS = UInt16(truncatingIfNeeded: try peek(size, at: UInt32(size)))
         let newFlags = try peek(size, at: 2 * UInt32(size))
-        if size == 4 && cpl == 0 && newFlags & Flag.vm != 0 {
+        if size == 4 && cpl == 0 && newFlags & EFLAGS.vm != 0 {
             stopRequest = .unsupported("IRET to virtual-8086 mode is not modeled")
             return
         }

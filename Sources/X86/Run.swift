@@ -32,7 +32,7 @@ extension CPU {
         let end = instructions &+ maxInstructions
         stopRequest = nil
         while instructions < end {
-            if let pending = interrupts, pending.interruptPending, flagBits & Flag.if != 0, !interruptShadow {
+            if let pending = interrupts, pending.interruptPending, flagBits & EFLAGS.if != 0, !interruptShadow {
                 halted = false
                 let vector = pending.acknowledgeInterrupt()
                 if let stop = deliver(event: .external(vector)) { return stop }

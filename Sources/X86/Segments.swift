@@ -135,7 +135,7 @@ extension CPU {
         let ok = [SystemType.tss16, SystemType.ldt, SystemType.tss16Busy, SystemType.callGate16, SystemType.taskGate,
                   SystemType.tss32, SystemType.tss32Busy, SystemType.callGate32]
         let d = try probe(sel) { $0.isSegment || ok.contains(Int($0.type)) }
-        setFlag(Flag.zf, d != nil)
+        setFlag(EFLAGS.zf, d != nil)
         if let d { setReg(Int(i.reg), size: i.osize, d.hi & (i.osize == 2 ? 0xFF00 : 0x00F0_FF00)) }
     }
 
@@ -144,7 +144,7 @@ extension CPU {
         let sel = UInt16(try readRM(i, 2))
         let ok = [SystemType.tss16, SystemType.ldt, SystemType.tss16Busy, SystemType.tss32, SystemType.tss32Busy]
         let d = try probe(sel) { $0.isSegment || ok.contains(Int($0.type)) }
-        setFlag(Flag.zf, d != nil)
+        setFlag(EFLAGS.zf, d != nil)
         if let d { setReg(Int(i.reg), size: i.osize, d.limit) }
     }
 
@@ -153,7 +153,7 @@ extension CPU {
         let sel = UInt16(try readRM(i, 2))
         let write = i.op == .verw
         let d = try probe(sel) { d in d.isSegment && (write ? d.writable : d.readable) }
-        setFlag(Flag.zf, d != nil)
+        setFlag(EFLAGS.zf, d != nil)
     }
 
     /// ARPL (SDM): raise the destination selector's RPL to the source's.
@@ -165,6 +165,6 @@ extension CPU {
             changed = true
             return (v & ~3) | (src & 3)
         }
-        setFlag(Flag.zf, changed)
+        setFlag(EFLAGS.zf, changed)
     }
 }

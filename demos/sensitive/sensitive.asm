@@ -4,11 +4,15 @@
 ; emulate if every *sensitive* instruction (one that reads or changes
 ; privileged state, or behaves differently depending on it) is also
 ; *privileged* (traps when run outside ring 0).  Robin and Irvine (USENIX
-; Security 2000) listed seventeen IA-32 instructions that are sensitive
-; but do NOT trap at CPL > 0:
+; Security 2000) listed the IA-32 instructions that are sensitive but do
+; NOT trap at CPL > 0 ("seventeen" in the paper; eighteen mnemonics):
 ;
 ;   SGDT SIDT SLDT SMSW PUSHF POPF LAR LSL VERR VERW POP PUSH
-;   CALL JMP INT n RET STR MOV (segment registers)
+;   CALL JMP INT n RET STR MOV
+;
+; (POP, PUSH and MOV in their segment-register forms; CALL, JMP and RET
+; in their far forms.)  IRET, which is not on the list, loses IF and IOPL
+; changes exactly as POPF does, so it is probed too.
 ;
 ; This guest probes each of them and prints what it sees, one labelled
 ; line per observation.  Run on bare hardware (or QEMU) it runs at CPL 0,
@@ -198,6 +202,21 @@ _start:
         pop     eax
         PRINT   `popf set IF=0 IOPL=0: `
         call    print_eflags
+
+; IRET pops EFLAGS with the same rules as POPF (SDM Vol. 2A, IRET,
+; "Operation"): at CPL 0 it sets IF and IOPL, at CPL > IOPL it keeps IF.
+; A same-privilege IRET pops EIP, CS and EFLAGS only.
+        push    dword 0x00000002 | EFLAGS_IF | EFLAGS_IOPL  ; EFLAGS image
+        push    cs
+        push    dword .after_iret
+        iretd
+.after_iret:
+        pushfd
+        pop     eax
+        PRINT   `iret set IF=1 IOPL=3: `
+        call    print_eflags
+        push    dword 0x00000002    ; back to IF = 0, IOPL = 0
+        popfd
 
 ; --------------------------------------------------------------------
 ; LAR, LSL, VERR, VERW (SDM Vol. 2A/2B): they read a descriptor and set

@@ -46,8 +46,8 @@ RAM = 0x100000            # RAM mapped at 0 .. 1 MiB
 CODE = 0x1000             # code is loaded here, followed by a hlt
 WIN_LO, WIN_HI = 0x8000, 0xA000   # data window: every data access lands here
 STACK_LO, STACK_HI = 0x9E00, 0x9F80   # initial ESP range (inside the window)
-DATA_LEN = 128            # random initial bytes at a random spot of the window
-STACK_SLACK = 48          # random initial bytes on either side of ESP
+DATA_LEN = 96             # random initial bytes at a random spot of the window
+STACK_BELOW, STACK_ABOVE = 16, 32   # random initial bytes around ESP
 MAX_INS = 30              # static instructions per case (excluding the hlt)
 MAX_STEPS = 300           # executed instructions per case
 
@@ -122,6 +122,12 @@ def apply_eff(mask, eff):
 
 class Skip(Exception):
     """The current candidate item cannot be built from this state."""
+
+
+def pick(rng, seq):
+    if not seq:
+        raise Skip()
+    return rng.choice(seq)
 
 
 class Ins:
@@ -398,8 +404,8 @@ class Gen:
             blk[h:] = blk[:h]
             for _ in range(rng.randint(0, 3)):
                 blk[h + rng.randrange(h)] ^= 1 << rng.randrange(8)
-        stk = bytes(rng.getrandbits(8) for _ in range(2 * STACK_SLACK))
-        self.memory = [(self.data, bytes(blk)), (esp - STACK_SLACK, stk)]
+        stk = bytes(rng.getrandbits(8) for _ in range(STACK_BELOW + STACK_ABOVE))
+        self.memory = [(self.data, bytes(blk)), (esp - STACK_BELOW, stk)]
         init = {}
         for r in ('eax', 'ecx', 'edx'):
             init[r] = rand_val(rng, 32)
@@ -861,7 +867,7 @@ def it_div(g):
         return
     regs = [x for x in REGS_BY_W[w] if PARENT[x] not in bad and PARENT[x] != 'esp'
             and PARENT[x] not in g.protect]
-    src = rng.choice(regs)
+    src = pick(rng, regs)
     d = g.regval(src)
     if d is None or d == 0 or rng.random() < 0.5:
         d = divisor_value(rng, w, signed)
@@ -1080,14 +1086,14 @@ def it_move(g):
         it_lea(g)
     elif k == 'cmov':
         ccs = [c for c in CCS if g.can(c[1])]
-        cc, rd = rng.choice(ccs)
+        cc, rd = pick(rng, ccs)
         w = g.width(allow8=False)
         d = g.reg(w, dest=True)
         s, _, _ = g.rm(w)
         g.emit('cmov%s %s, %s' % (cc, d, s), rd, NOFX, [d])
     elif k == 'setcc':
         ccs = [c for c in CCS if g.can(c[1])]
-        cc, rd = rng.choice(ccs)
+        cc, rd = pick(rng, ccs)
         d, ismem, r = g.rm(8, dest=True)
         g.emit('set%s %s' % (cc, d), rd, NOFX, [r] if r else [])
     elif k == 'lahf':
@@ -1553,7 +1559,7 @@ def it_control(g):
         if rng.random() < 0.8:
             flag_setter(g)
         ccs = [c for c in CCS if g.can(c[1])]
-        cc, rd = rng.choice(ccs)
+        cc, rd = pick(rng, ccs)
         l1 = g.label()
         g.emit('j%s %s%s' % (cc, 'near ' if rng.random() < 0.3 else '', l1), rd)
         for _ in range(rng.randint(1, 3)):
@@ -1673,7 +1679,7 @@ def it_flags(g):
             flag_setter(g)
         for _ in range(rng.randint(1, 3)):
             ccs = [c for c in CCS if g.can(c[1])]
-            cc, rd = rng.choice(ccs)
+            cc, rd = pick(rng, ccs)
             d, ismem, r = g.rm(8, dest=True, mem_prob=0.25)
             g.emit('set%s %s' % (cc, d), rd, NOFX, [r] if r else [])
     elif k == 'lahf':
@@ -1692,7 +1698,7 @@ def it_flags(g):
         g.emit('cmc', CF, (CF, 0))
         ccs = [c for c in CCS if c[1] & CF and g.can(c[1])]
         if ccs and rng.random() < 0.6:
-            cc, rd = rng.choice(ccs)
+            cc, rd = pick(rng, ccs)
             r = g.reg(8, dest=True)
             g.emit('set%s %s' % (cc, r), rd, NOFX, [r])
 
@@ -1905,6 +1911,11 @@ def verify_file(path, asmb):
     with open(path) as f:
         doc = json.load(f)
     bad = 0
+    try:
+        import capstone
+        cs = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_32)
+    except ImportError:
+        cs = None
     lay = doc['layout']
     assert lay == {'ram': RAM, 'code': CODE}, lay
     for case in doc['cases']:
@@ -1915,6 +1926,11 @@ def verify_file(path, asmb):
         blob, err = asmb._nasm(['bits 32', 'org 0x%x' % CODE] + case['asm'] + ['hlt'])
         if blob != code:
             errs.append('asm does not reassemble to code (%s)' % err.strip())
+        if cs is not None:   # one asm line = one instruction
+            n = sum(1 for _ in cs.disasm_lite(code, CODE))
+            if n != len(case['asm']) + 1:
+                errs.append('capstone decodes %d instructions for %d asm lines + hlt'
+                            % (n, len(case['asm'])))
         memory = [(m['address'], bytes.fromhex(m['hex'])) for m in case['memory']]
         res = run_program(code, None, case['init'], memory)
         if not res.ok:
@@ -1952,7 +1968,7 @@ def verify_file(path, asmb):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--seed', type=int, default=1)
-    ap.add_argument('--count', type=int, default=200, help='cases per family')
+    ap.add_argument('--count', type=int, default=180, help='cases per family')
     ap.add_argument('--out', default='Tests/X86Tests/Vectors')
     ap.add_argument('--families', default=','.join(FAMILIES))
     ap.add_argument('--jobs', type=int, default=os.cpu_count() or 1)

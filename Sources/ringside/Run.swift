@@ -1,0 +1,118 @@
+import ArgumentParser
+import PC
+import X86
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `ringside run GUEST`: headless, serial output to stdout, the exit status
+/// of DESIGN.md "How a run ends".
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run a guest without the TUI.")
+
+    @Argument(help: "The guest file.")
+    var guest: String
+
+    @Option(help: "native, trap, bt, vtx or pv.")
+    var technique: Technique = .native
+
+    @Option(help: "Guest RAM in MiB.")
+    var memory: Int = 32
+
+    @Option(help: "Stop after this many instructions (exit status 4).")
+    var maxInstructions: UInt64?
+
+    @Option(help: "Multiboot command line for the guest.")
+    var append: String = ""
+
+    @Flag(help: "Print instructions, virtual and wall time, MIPS and exceptions to stderr.")
+    var stats = false
+
+    @Option(help: "Feed this file to the guest's serial port.")
+    var serialInput: String?
+
+    @Flag(help: "The guest is a flat binary.")
+    var flat = false
+
+    @Option(help: "Load address of a flat binary.")
+    var loadAddress: Address?
+
+    @Option(help: "Entry point of a flat binary (default: the load address).")
+    var entry: Address?
+
+    @Option(help: "Print the final state: json.")
+    var dumpState: String?
+
+    @Option(help: "With --dump-state: also dump START:LENGTH of memory (repeatable).")
+    var dumpMemory: [MemoryRange] = []
+
+    func validate() throws {
+        guard (1...3072).contains(memory) else { throw ValidationError("--memory must be between 1 and 3072 MiB") }
+        if let d = dumpState, d != "json" { throw ValidationError("--dump-state supports only json") }
+        if (loadAddress != nil || entry != nil) && !flat { throw ValidationError("--load-address and --entry need --flat") }
+    }
+
+    func run() throws {
+        guard technique == .native else {
+            complain("ringside: technique '\(technique.rawValue)' is not available yet; only native runs today")
+            throw ExitCode(64)
+        }
+        let machine = Machine.standardPC(memoryMiB: memory)
+        var options = GuestOptions()
+        options.flat = flat
+        if let a = loadAddress { options.loadAddress = a.value }
+        options.entry = entry?.value
+        options.commandLine = append
+        do {
+            let bytes = try GuestLoader.read(guest)
+            _ = try GuestLoader.load(bytes, path: guest, into: machine, options: options)
+            if let input = serialInput { machine.serialInput(try GuestLoader.read(input)) }
+        } catch {
+            complain("ringside: \(error)")
+            throw ExitCode(error.exitStatus)
+        }
+        if flat { machine.cpu.stopOnException = true }
+        machine.onSerialOutput = { (byte: UInt8) in writeAll(1, [byte]) }
+        signal(SIGINT) { _ in Machine.interruptRequested = true }
+        let start = monotonicSeconds()
+        let stop = machine.run(maxInstructions: maxInstructions ?? .max)
+        let wall = monotonicSeconds() - start
+        if dumpState != nil {
+            print(StateDump.json(machine, stop: stop, memory: dumpMemory.map { ($0.start, $0.length) }))
+        } else {
+            report(stop)
+        }
+        if stats { printStats(machine, wall: wall) }
+        throw ExitCode(flat && dumpState != nil && stop == .halted ? 0 : stop.exitStatus)
+    }
+
+    private func report(_ stop: MachineStop) {
+        switch stop {
+        case .tripleFault: complain("ringside: triple fault (the CPU shut down) at eip \(hex(0 as UInt32))")
+        case .instructionLimit: complain("ringside: instruction limit reached")
+        case .unsupported(let why): complain("ringside: stopped: \(why)")
+        case .exception(let e): complain("ringside: unhandled exception \(e.name)")
+        case .idleForever: complain("ringside: the guest halted with interrupts enabled and no device left to wake it")
+        case .reset: complain("ringside: the guest reset the machine")
+        case .interrupted: complain("ringside: interrupted")
+        default: break
+        }
+    }
+
+    private func printStats(_ m: Machine, wall: Double) {
+        let n = m.cpu.instructions
+        complain("instructions retired: \(n)")
+        complain("virtual time:         \(Double(m.now) / 1e9) s")
+        complain("wall time:            \(wall) s")
+        complain("MIPS:                 \(wall > 0 ? Double(n) / wall / 1e6 : 0)")
+        for (v, count) in m.cpu.exceptionCounts.enumerated() where count > 0 {
+            complain("exceptions \(CPUException(UInt8(v)).name): \(count)")
+        }
+    }
+}
+
+func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}

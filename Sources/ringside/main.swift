@@ -1,1 +1,0 @@
-print("ringside: under construction")
