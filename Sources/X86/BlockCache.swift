@@ -1,13 +1,17 @@
 // The decoded-block cache (performance.md §1, §5): instructions are decoded
 // once per basic block and kept in a pool, found again through a
 // direct-mapped index keyed by physical address.  Every physical page that
-// holds decoded code is marked; a write to such a page (which always takes
-// the slow path, because the TLB never gives it a write tag) drops every
-// block on the page, so self-modifying code and code and data sharing a page
-// stay correct.
+// holds decoded code is marked and gets a bitmap of the bytes its blocks were
+// decoded from.  A write to such a page always takes the slow path (the TLB
+// never gives it a write tag); it drops exactly the blocks whose bytes it
+// overwrites.  So self-modifying code is seen at once, and code and data
+// sharing a page cost a slow-path store, not a re-decode.
 
 struct Block {
     var key: UInt64 = ~0
+    /// Physical address of the first byte and the number of bytes decoded.
+    var phys: UInt32 = 0
+    var bytes: UInt32 = 0
     var first: Int32 = 0
     var count: Int32 = 0
     var valid = false
@@ -26,6 +30,8 @@ struct BlockCache {
     let pool: UnsafeMutablePointer<Instr>
     let blockTable: UnsafeMutablePointer<Block>
     let codePages: UnsafeMutablePointer<UInt8>      // per physical page: holds code
+    /// Per code page: 64 words = one bit per byte covered by a valid block.
+    let codeBits: UnsafeMutablePointer<UnsafeMutablePointer<UInt64>?>
     let pageCount: Int
     var poolUsed = 0
     var blockCount = 0
@@ -48,10 +54,34 @@ struct BlockCache {
         pageCount = Int((UInt64(ramSize) + 0xFFF) >> 12)
         codePages = .allocate(capacity: max(pageCount, 1))
         codePages.initialize(repeating: 0, count: max(pageCount, 1))
+        codeBits = .allocate(capacity: max(pageCount, 1))
+        codeBits.initialize(repeating: nil, count: max(pageCount, 1))
     }
 
     func deallocate() {
-        index.deallocate(); pool.deallocate(); blockTable.deallocate(); codePages.deallocate()
+        for i in 0..<pageCount { codeBits[i]?.deallocate() }
+        index.deallocate(); pool.deallocate(); blockTable.deallocate(); codePages.deallocate(); codeBits.deallocate()
+    }
+
+    /// The byte range [start, end) of `block` that lies on physical `page`.
+    static func range(of b: Block, on page: UInt32) -> (Int, Int) {
+        let start = UInt64(b.phys), end = UInt64(b.phys) + UInt64(b.bytes)
+        let lo = max(start, UInt64(page) << 12), hi = min(end, (UInt64(page) + 1) << 12)
+        return hi > lo ? (Int(lo & 0xFFF), Int(hi - (UInt64(page) << 12))) : (0, 0)
+    }
+
+    /// Marks `block`'s bytes on `page` as code.
+    mutating func addCode(_ id: Int32, page: UInt32) {
+        let p = Int(page)
+        if codeBits[p] == nil {
+            let bits = UnsafeMutablePointer<UInt64>.allocate(capacity: 64)
+            bits.initialize(repeating: 0, count: 64)
+            codeBits[p] = bits
+        }
+        let (lo, hi) = BlockCache.range(of: blockTable[Int(id)], on: page)
+        for k in lo..<hi { codeBits[p]![k >> 6] |= 1 << UInt64(k & 63) }
+        codePages[p] = 1
+        blocksOnPage[page, default: []].append(id)
     }
 
     @inline(__always) static func slot(_ key: UInt64) -> Int {
@@ -66,27 +96,58 @@ struct BlockCache {
 
     func holdsCode(_ page: UInt32) -> Bool { Int(page) < pageCount && codePages[Int(page)] != 0 }
 
-    /// Drops every block whose bytes lie on physical `page`.
-    mutating func invalidatePage(_ page: UInt32) {
-        guard let ids = blocksOnPage.removeValue(forKey: page) else { return }
+    /// Drops the blocks whose bytes on `page` overlap [lo, hi) (all of them by default).
+    mutating func invalidate(page: UInt32, from lo: Int = 0, to hi: Int = 0x1000) {
+        guard let ids = blocksOnPage[page] else { return }
+        var keep: [Int32] = []
         for id in ids where blockTable[Int(id)].valid {
-            blockTable[Int(id)].valid = false
-            invalidations += 1
+            let (a, b) = BlockCache.range(of: blockTable[Int(id)], on: page)
+            if a < hi && lo < b {
+                blockTable[Int(id)].valid = false
+                invalidations += 1
+                generation &+= 1
+            } else {
+                keep.append(id)
+            }
         }
-        codePages[Int(page)] = 0
-        generation &+= 1
+        // Rebuild the page's bitmap from the blocks that remain.
+        let p = Int(page)
+        if let bits = codeBits[p] { for w in 0..<64 { bits[w] = 0 } }
+        blocksOnPage[page] = nil
+        codePages[p] = 0
+        if keep.isEmpty {
+            codeBits[p]?.deallocate()
+            codeBits[p] = nil
+        } else {
+            for id in keep { addCode(id, page: page) }
+        }
     }
 
-    /// Called for every write to RAM that missed the TLB's write fast path.
+    /// Called for every write to RAM that missed the TLB's write fast path:
+    /// drops the blocks decoded from the bytes written, if any.
     mutating func noteWrite(_ phys: UInt32, _ size: Int, cpu: CPU) {
-        let p0 = phys >> 12, p1 = (phys &+ UInt32(size - 1)) >> 12
-        if holdsCode(p0) { invalidatePage(p0) }
-        if p1 != p0 && holdsCode(p1) { invalidatePage(p1) }
+        var a = phys
+        let end = UInt64(phys) + UInt64(size)
+        while UInt64(a) < end {
+            let page = a >> 12
+            let lo = Int(a & 0xFFF)
+            let hi = Int(min(end - (UInt64(page) << 12), 0x1000))
+            if Int(page) < pageCount, let bits = codeBits[Int(page)] {
+                var hit = false
+                for k in lo..<hi where bits[k >> 6] & (1 << UInt64(k & 63)) != 0 { hit = true; break }
+                if hit { invalidate(page: page, from: lo, to: hi) }
+            }
+            a = (page + 1) << 12
+        }
     }
 
     mutating func flushAll() {
         for i in 0..<BlockCache.indexSize { index[i] = -1 }
-        for i in 0..<pageCount { codePages[i] = 0 }
+        for i in 0..<pageCount {
+            codePages[i] = 0
+            codeBits[i]?.deallocate()
+            codeBits[i] = nil
+        }
         for i in 0..<blockCount { blockTable[i].valid = false }
         blocksOnPage.removeAll(keepingCapacity: true)
         poolUsed = 0

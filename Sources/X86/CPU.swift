@@ -84,9 +84,12 @@ public final class CPU {
     /// Instructions retired since reset: the virtual clock's source.
     public var instructions: UInt64 = 0
     /// Set by HLT; cleared by an interrupt.
-    public var halted = false
+    public var halted = false { didSet { if halted { exitBlock = true } } }
     /// Interrupts are inhibited for one instruction after STI and MOV/POP SS (SDM Vol. 3 §6.8.3).
-    public var interruptShadow = false
+    public var interruptShadow = false { didSet { if interruptShadow { exitBlock = true } } }
+    /// Set by anything that must end the current block at once: a halt, a stop
+    /// request, an interrupt shadow, or a write that dropped decoded blocks.
+    var exitBlock = false
     /// EIP of the next instruction, written by control transfers during
     /// execution (and by an instruction intercept that emulates one).
     public var nextEIP: UInt32 = 0
@@ -95,7 +98,7 @@ public final class CPU {
     /// Decoded-block cache (BlockCache.swift).
     var blocks: BlockCache
     /// Why the current run must stop after this instruction, if it must.
-    public var stopRequest: StopReason?
+    public var stopRequest: StopReason? { didSet { if stopRequest != nil { exitBlock = true } } }
     /// Exceptions delivered, by vector (for `--stats`).
     public var exceptionCounts = [UInt64](repeating: 0, count: 32)
 

@@ -113,7 +113,9 @@ public enum Decoder {
         let size16 = code16 != opsizePrefix
         let addr16 = code16 != addrPrefix
         ins.asize16 = addr16
-        ins.osize = row.isByteOp ? 1 : (size16 ? 2 : 4)
+        // OUT and OUTSB name the port first: their data operand gives the width.
+        let byteOp = row.isByteOp || ((row.op == .out || row.op == .outs) && row.operands.last?.isByte == true)
+        ins.osize = byteOp ? 1 : (size16 ? 2 : 4)
         if row.hasConditionInOpcode { ins.cond = opcode & 0x0F }
         if row.op == .imul && row.operands.count == 3 { ins.cond = 1 }
         if row.op == .movzx || row.op == .movsx { ins.cond = row.operands[1] == .Eb ? 1 : 2 }
@@ -134,7 +136,7 @@ public enum Decoder {
                     ins.index = index16[Int(ins.rm)]
                     defaultSS = ins.base == 5
                     if ins.mod == 1 {
-                        guard p + 1 <= count else { return .needMore }
+                        guard p + 1 <= count else { return p + 1 > maxLength ? .tooLong : .needMore }
                         ins.disp = UInt32(bitPattern: Int32(Int8(bitPattern: bytes[p]))) & 0xFFFF; p += 1
                     } else if ins.mod == 2 {
                         guard p + 2 <= count else { return p + 2 > maxLength ? .tooLong : .needMore }

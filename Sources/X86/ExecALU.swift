@@ -23,19 +23,21 @@ extension CPU {
 
     /// INC and DEC keep CF (SDM INC: "The CF flag is not affected"); NOT changes no flag; NEG sets CF = (src != 0).
     func unary(_ i: Instr) throws(CPUException) {
-        let op = i.op, size = i.osize
-        try modify(i, size) { a in
-            switch op {
-            case .inc:
-                let c: UInt32 = cf ? 1 : 0
-                let r = a &+ 1; setLazy(.inc, size, r, a, 1); lazy.cin = c; return r
-            case .dec:
-                let c: UInt32 = cf ? 1 : 0
-                let r = a &- 1; setLazy(.dec, size, r, a, 1); lazy.cin = c; return r
-            case .not: return ~a
-            default: let r = 0 &- a; setLazy(.neg, size, r, 0, a); return r
-            }
+        let size = i.osize
+        let t = try target(i, size)
+        let a = try load(t, size)
+        let r: UInt32
+        switch i.op {
+        case .inc:
+            let c: UInt32 = cf ? 1 : 0
+            r = a &+ 1; setLazy(.inc, size, r, a, 1); lazy.cin = c
+        case .dec:
+            let c: UInt32 = cf ? 1 : 0
+            r = a &- 1; setLazy(.dec, size, r, a, 1); lazy.cin = c
+        case .not: r = ~a
+        default: r = 0 &- a; setLazy(.neg, size, r, 0, a)
         }
+        try store(t, size, r)
     }
 
     /// Sets all six status flags at once (for instructions computed eagerly).
@@ -116,7 +118,11 @@ extension CPU {
             return
         }
         let op = i.op
-        try modify(i, size) { a in
+        let t = try target(i, size)
+        try store(t, size, shifted(op, try load(t, size), count, size))
+    }
+
+    @inline(__always) private func shifted(_ op: Op, _ a: UInt32, _ count: UInt32, _ size: UInt8) -> UInt32 {
             let m = sizeMask(size), w = UInt32(size) * 8, s = signBit(size)
             let v = a & m
             switch op {
@@ -157,7 +163,6 @@ extension CPU {
                 flagBits = (flagBits & ~(EFLAGS.cf | EFLAGS.of)) | (c ? EFLAGS.cf : 0) | (o ? EFLAGS.of : 0)
                 return r
             }
-        }
     }
 
     /// SHLD / SHRD (SDM): shift the destination, filling from the source register.
@@ -166,25 +171,25 @@ extension CPU {
         let count = (i.cond == 1 ? regs[Reg.ecx] : i.imm2) & 0x1F
         guard count != 0 else { return }
         let src = reg(Int(i.reg), size: size)
-        let w = UInt64(size) * 8, m = UInt64(sizeMask(size))
+        let m = UInt64(sizeMask(size))
         let isLeft = i.op == .shld
-        try modify(i, size) { a in
-            let d = UInt64(a) & m, s = UInt64(src) & m
-            let r: UInt32
-            if isLeft {
-                // dest:src:dest as one long value, shifted left (count > 16 on words is undefined).
-                let wide = (d << (2 * w)) | (s << w) | d
-                r = UInt32(truncatingIfNeeded: (wide << UInt64(count)) >> (2 * w)) & UInt32(m)
-                setLazy(.shl, size, r, UInt32(d), count)
-                return r
-            }
-            let wide = (d << (2 * w)) | (s << w) | d
+        let t = try target(i, size)
+        let d = UInt64(try load(t, size)) & m, s = UInt64(src) & m
+        // The destination and source side by side (dest:src for SHLD, src:dest for SHRD);
+        // 16-bit forms use dest:src:dest so that counts above 16 behave as Intel parts do.
+        let r: UInt32
+        if isLeft {
+            let wide = size == 4 ? (d << 32) | s : (d << 32) | (s << 16) | d
+            r = UInt32(truncatingIfNeeded: (wide << UInt64(count)) >> (size == 4 ? 32 : 32)) & UInt32(m)
+            setLazy(.shl, size, r, UInt32(d), count)
+        } else {
+            let wide = size == 4 ? (s << 32) | d : (d << 32) | (s << 16) | d
             r = UInt32(truncatingIfNeeded: wide >> UInt64(count)) & UInt32(m)
             let c = (d >> UInt64(count - 1)) & 1 != 0
-            let sb = UInt32(signBit(size))
+            let sb = signBit(size)
             setStatus(result: r, size: size, cf: c, of: (r & sb) != (UInt32(d) & sb))
-            return r
         }
+        try store(t, size, r)
     }
 
     /// BT, BTS, BTR, BTC (SDM BT): a register bit offset on a memory operand

@@ -42,18 +42,27 @@ extension CPU {
         }
     }
 
-    /// Read-modify-write of the destination operand: the memory form checks
-    /// write access once and touches the location once for the read and once
-    /// for the write, as a locked RMW cycle would.
-    @inline(__always) func modify(_ i: Instr, _ size: UInt8, _ f: (UInt32) throws(CPUException) -> UInt32?) throws(CPUException) {
-        if i.dst == .rm && i.mod != 3 {
-            let lin = try linear(Int(i.seg), ea(i), UInt32(size), write: true)
-            let a = try readLinear(lin, size)
-            if let r = try f(a) { try writeLinear(lin, size, r) }
-        } else {
-            let r = i.dst == .rm ? Int(i.rm) : Int(i.reg)
-            if let v = try f(reg(r, size: size)) { setReg(r, size: size, v) }
-        }
+    /// The destination of a read-modify-write: a register (`reg >= 0`) or a
+    /// linear address whose write access has been checked once, so that the
+    /// read and the write touch the same location, as a locked RMW cycle would.
+    struct Target { var reg: Int; var lin: UInt32 }
+
+    @inline(__always) func target(_ i: Instr, _ size: UInt8, write: Bool = true) throws(CPUException) -> Target {
+        if i.dst == .reg { return Target(reg: Int(i.reg), lin: 0) }
+        if i.mod == 3 { return Target(reg: Int(i.rm), lin: 0) }
+        return Target(reg: -1, lin: try linear(Int(i.seg), ea(i), UInt32(size), write: write))
+    }
+    @inline(__always) func load(_ t: Target, _ size: UInt8) throws(CPUException) -> UInt32 {
+        t.reg >= 0 ? reg(t.reg, size: size) : try readLinear(t.lin, size)
+    }
+    @inline(__always) func store(_ t: Target, _ size: UInt8, _ v: UInt32) throws(CPUException) {
+        if t.reg >= 0 { setReg(t.reg, size: size, v) } else { try writeLinear(t.lin, size, v) }
+    }
+
+    /// Read-modify-write through a closure, for the rarer instructions.
+    func modify(_ i: Instr, _ size: UInt8, _ f: (UInt32) throws(CPUException) -> UInt32?) throws(CPUException) {
+        let t = try target(i, size)
+        if let r = try f(try load(t, size)) { try store(t, size, r) }
     }
 
     // ---- Dispatch ----
@@ -61,11 +70,9 @@ extension CPU {
         switch i.op {
         case .add, .or, .adc, .sbb, .and, .sub, .xor, .cmp:
             let b = try readLoc(i.src, i, i.osize)
-            let op = i.op
-            try modify(i, i.osize) { a in
-                let r = alu(op, a, b, i.osize)
-                return op == .cmp ? nil : r
-            }
+            let t = try target(i, i.osize, write: i.op != .cmp)
+            let r = alu(i.op, try load(t, i.osize), b, i.osize)
+            if i.op != .cmp { try store(t, i.osize, r) }
         case .test:
             let b = try readLoc(i.src, i, i.osize)
             let a = try readLoc(i.dst, i, i.osize)

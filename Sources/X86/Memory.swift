@@ -53,8 +53,11 @@ extension CPU {
     @inline(__always) func linear(_ seg: Int, _ offset: UInt32, _ size: UInt32, write: Bool) throws(CPUException) -> UInt32 {
         let s = segs[seg]
         let last = offset &+ (size - 1)
-        if _fastPath(s.usable && !s.expandDown && last >= offset && last <= s.limit
-                     && (write ? s.writable : s.readable)) {
+        // Access byte bits 4..1 = S, code, conforming/expand-down, readable/writable:
+        // an expand-up writable data segment is 1001x, readable code 11x1x.
+        let a = s.access
+        let ok = write ? a & 0x1E == 0x12 : (a & 0x1C == 0x10 || a & 0x1A == 0x1A)
+        if _fastPath(ok && s.usable && last >= offset && last <= s.limit) {
             return s.base &+ offset
         }
         return try linearSlow(seg, offset, size, write: write)
@@ -162,7 +165,9 @@ extension CPU {
 
     public func writePhysical(_ phys: UInt32, _ size: Int, _ v: UInt32) {
         if UInt64(phys) + UInt64(size) <= UInt64(ramSize) {
+            let generation = blocks.generation
             blocks.noteWrite(phys, size, cpu: self)
+            if blocks.generation != generation { exitBlock = true }
             for k in 0..<size { ram[Int(phys) + k] = UInt8(truncatingIfNeeded: v >> (8 * UInt32(k))) }
             return
         }

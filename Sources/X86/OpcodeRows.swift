@@ -144,7 +144,7 @@ public let opcodeRows: [OpcodeRow] = {
           r(1, 0x02, -1, "lar", [.Gv, .Ew], .lar, sensitive), r(1, 0x03, -1, "lsl", [.Gv, .Ew], .lsl, sensitive),
           r(1, 0x06, -1, "clts", [], .clts, priv), r(1, 0x08, -1, "invd", [], .invd, priv),
           r(1, 0x09, -1, "wbinvd", [], .wbinvd, priv), r(1, 0x0B, -1, "ud2", [], .ud2, [.endsBlock]),
-          r(1, 0x1F, 0, "nop", [.Ev], .nop),
+          r(1, 0x1F, -1, "nop", [.Ev], .nop), // NOP Ev: every reg value (SDM Table A-3)
           r(1, 0x20, -1, "mov", [.Rd, .Cd], .movFromCR, priv), r(1, 0x21, -1, "mov", [.Rd, .Dd], .movFromDR, priv),
           r(1, 0x22, -1, "mov", [.Cd, .Rd], .movToCR, privEnd), r(1, 0x23, -1, "mov", [.Dd, .Rd], .movToDR, priv),
           r(1, 0x30, -1, "wrmsr", [], .wrmsr, privEnd), r(1, 0x31, -1, "rdtsc", [], .rdtsc),

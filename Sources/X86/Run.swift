@@ -48,9 +48,10 @@ extension CPU {
             do {
                 let id = try blockAtEIP()
                 let block = blocks.blockTable[Int(id)]
-                let generation = blocks.generation
                 var k = Int(block.first)
-                let last = k + Int(block.count)
+                // Stop at the block's end or when the budget runs out, whichever is first.
+                let last = k + Int(min(UInt64(block.count), end - instructions))
+                exitBlock = false
                 while k < last {
                     let ins = blocks.pool[k]
                     nextEIP = eip &+ UInt32(ins.length)
@@ -62,8 +63,7 @@ extension CPU {
                     eip = nextEIP
                     instructions &+= 1
                     k += 1
-                    if _slowPath(blocks.generation != generation || halted || stopRequest != nil
-                                 || instructions >= end || interruptShadow) { break }
+                    if _slowPath(exitBlock) { break }
                 }
                 if let stop = stopRequest { return stop }
             } catch {
@@ -160,15 +160,14 @@ extension CPU {
         blocks.poolUsed += count
         blocks.blockCount += 1
         blocks.built += 1
-        blocks.blockTable[Int(id)] = Block(key: key, first: Int32(first), count: Int32(count), valid: true,
-                                           page0: page0, page1: page1)
+        blocks.blockTable[Int(id)] = Block(key: key, phys: startPhys, bytes: eip &- startEIP, first: Int32(first),
+                                           count: Int32(count), valid: true, page0: page0, page1: page1)
         // Only RAM is cached; code fetched from elsewhere is decoded again each time.
         if UInt64(startPhys) < UInt64(ramSize) && UInt64(page1) << 12 < UInt64(ramSize) {
             blocks.index[BlockCache.slot(key)] = id
-            for page in Set([page0, page1]) {
+            for page in page1 == page0 ? [page0] : [page0, page1] {
                 if blocks.codePages[Int(page)] == 0 { dropWriteTags(physicalPage: page) }
-                blocks.codePages[Int(page)] = 1
-                blocks.blocksOnPage[page, default: []].append(id)
+                blocks.addCode(id, page: page)
             }
         }
         return id

@@ -38,7 +38,8 @@ _start:
 %include "loop.inc"
 
 section .bss
-align 16
+alignb 4096                     ; data on its own page, away from the code
 array:          resd    64
+alignb 4096
 stack:          resb    4096
 stack_top:

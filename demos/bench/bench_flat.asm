@@ -15,7 +15,11 @@
 ; which unicorn_bench.py computes from the header instead of counting
 ; with a per-instruction hook (which would dominate the run time).
 ;
-; It needs memory from 0x00100000 to end_of_image (below 0x00102000) and
+; The array and the stack lie on their own pages, away from the code, as a
+; kernel's data would: a store to a page that holds code is a possible
+; self-modification, which emulators (Ringside, QEMU) handle on a slow path.
+;
+; It needs memory from 0x00100000 to end_of_image (below 0x00104000) and
 ; touches nothing else; it uses no I/O, no interrupts and no segment
 ; loads, and it starts in any flat 32-bit protected-mode state (CPL 0
 ; or 3, paging off).
@@ -47,7 +51,8 @@ FIXED_INSNS     equ 1 + 3 + BENCH_RUN_FIXED_INSNS
 
 %include "loop.inc"
 
-        align   16, db 0
+        align   4096, db 0
 array:  times 64 dd 0
+        align   4096, db 0
 stack:  times 256 db 0
 stack_top:

@@ -202,11 +202,6 @@ def run_program(code, ins_at, init, memory, collect=True):
             return                      # next iteration of a rep string op
         st = [uc.reg_read(r) for r in UC_REGS]
         st.append(uc.reg_read(UC_X86_REG_EFLAGS))
-        if ctx['prev_addr'] >= 0:
-            res.steps.append((addr, st, ctx['mask']))
-            if len(res.steps) >= MAX_STEPS:
-                fail('too many steps')
-                return
         ctx['prev_addr'] = addr
         if ins_at is None:
             return
@@ -243,8 +238,28 @@ def run_program(code, ins_at, init, memory, collect=True):
     uc.hook_add(UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE, on_mem)
     uc.hook_add(UC_HOOK_INTR, on_intr)
     uc.hook_add(UC_HOOK_INSN_INVALID, on_invalid)
+    # Single-step: EFLAGS read inside a code hook can be stale in the middle of
+    # a translated block (Unicorn 2 leaves QEMU's lazy flags unsynced there:
+    # after PUSHFD, LOOPcc or LOCK NEG it reported flags the instruction never
+    # produced).  With count=1 every instruction is its own block and the
+    # state read after emu_start returns is exact.  A rep string instruction
+    # counts one per iteration here: keep stepping until EIP leaves it.
+    eip = CODE
     try:
-        uc.emu_start(CODE, hlt, timeout=2000000, count=200000)
+        while res.ok and eip != hlt:
+            start = eip
+            uc.emu_start(eip, hlt, timeout=2000000, count=1)
+            eip = uc.reg_read(UC_X86_REG_EIP)
+            while res.ok and eip == start and rep_at(start):
+                uc.emu_start(eip, hlt, timeout=2000000, count=1)
+                eip = uc.reg_read(UC_X86_REG_EIP)
+            if not res.ok:
+                break
+            st = [uc.reg_read(r) for r in UC_REGS]
+            st.append(uc.reg_read(UC_X86_REG_EFLAGS))
+            res.steps.append((eip, st, ctx['mask']))
+            if len(res.steps) >= MAX_STEPS:
+                fail('too many steps')
     except UcError as e:
         if res.ok:
             res.ok, res.why = False, 'UcError %s' % e
@@ -254,10 +269,6 @@ def run_program(code, ins_at, init, memory, collect=True):
     if eip != hlt:
         res.ok, res.why = False, 'stopped at %#x' % eip
         return res
-    st = [uc.reg_read(r) for r in UC_REGS]
-    st.append(uc.reg_read(UC_X86_REG_EFLAGS))
-    if ctx['prev_addr'] >= 0:
-        res.steps.append((eip, st, ctx['mask']))
     res.final = dict(zip(STATE_KEYS, st))
     res.mask = ctx['mask']
     res.window = bytes(uc.mem_read(WIN_LO, WIN_HI - WIN_LO))
@@ -636,7 +647,14 @@ def it_alu(g, regonly=False):
         op = rng.choice(ALU1)
         w = g.width()
         dst, ismem, r = g.rm(w, dest=True, mem_prob=mp)
-        g.emit('%s%s %s' % (g.lock(ismem), op, dst), eff=alu_eff(op), writes=[r] if r else [])
+        lk = g.lock(ismem)
+        # Unicorn (QEMU TCG) computes the flags of LOCK NEG from the wrong value
+        # (lock neg dword [m] with m = 0x56a1328a gives SF = 0 for the result
+        # 0xa95ecd76; plain NEG gives SF = 1, as the SDM says).  The oracle is
+        # wrong there, so LOCK NEG is left to Ringside's directed tests.
+        if op == 'neg':
+            lk = ''
+        g.emit('%s%s %s' % (lk, op, dst), eff=alu_eff(op), writes=[r] if r else [])
         return
     ops = [o for o in ALU2 if g.can(alu_reads(o))]
     op = rng.choice(ops)
@@ -852,7 +870,6 @@ def it_div(g):
     signed = rng.random() < 0.5
     op = 'idiv' if signed else 'div'
     w = g.width()
-    m = (1 << w) - 1
     # divisor: memory, existing register, or a register we set
     r = rng.random()
     bad = ('eax', 'edx') if w > 8 else ('eax',)
@@ -1542,6 +1559,70 @@ def flag_setter(g):
         it_alu(g, regonly=True)
 
 
+def cmp_flags(a, b, w, test=False):
+    """CF ZF SF OF PF after cmp a, b (or test a, b) at width w."""
+    m = (1 << w) - 1
+    a, b = a & m, b & m
+    r = (a & b) if test else (a - b) & m
+    f = 0
+    if not test and a < b:
+        f |= CF
+    if r == 0:
+        f |= ZF
+    if r >> (w - 1) & 1:
+        f |= SF
+    if not test and ((a ^ b) & (a ^ r)) >> (w - 1) & 1:
+        f |= OF
+    if bin(r & 0xff).count('1') % 2 == 0:
+        f |= PF
+    return f
+
+
+def cc_true(cc, f):
+    c, z, s, o, p = (bool(f & x) for x in (CF, ZF, SF, OF, PF))
+    base = {'o': o, 'b': c, 'e': z, 'be': c or z, 's': s, 'p': p, 'l': s != o,
+            'le': z or s != o}
+    neg = {'no': 'o', 'ae': 'b', 'ne': 'e', 'a': 'be', 'ns': 's', 'np': 'p', 'ge': 'l', 'g': 'le'}
+    return (not base[neg[cc]]) if cc in neg else base[cc]
+
+
+def directed_setter(g):
+    """cmp/test on known values: returns the resulting flags (or None)."""
+    rng = g.rng
+    w = g.width()
+    known = [r for r in REGS_BY_W[w] if g.regval(r) is not None]
+    if not known:
+        flag_setter(g)
+        return None
+    a = rng.choice(known)
+    av = g.regval(a)
+    test = rng.random() < 0.3
+    k = rng.random()
+    if k < 0.25 and not test:
+        bv, b = av, hx(av)                   # equal: ZF=1
+    elif k < 0.55:
+        b = rng.choice(known)
+        bv = g.regval(b)
+    else:
+        bv = g.imm(w)
+        b = hx(bv)
+    g.emit('%s %s, %s' % ('test' if test else 'cmp', a, b), 0, LOGIC if test else ARITH)
+    return cmp_flags(av, bv, w, test)
+
+
+def choose_cc(g, flags):
+    """A readable condition, taken or not taken with equal odds when the
+    flags are known."""
+    rng = g.rng
+    ccs = [c for c in CCS if g.can(c[1])]
+    if flags is not None:
+        want = rng.random() < 0.5
+        sel = [c for c in ccs if cc_true(c[0], flags) == want]
+        if sel:
+            ccs = sel
+    return pick(rng, ccs)
+
+
 def labelled(g, lab, fn):
     n0 = len(g.out)
     fn()
@@ -1553,13 +1634,15 @@ def labelled(g, lab, fn):
 def it_control(g):
     rng = g.rng
     k = rng.choices(['jcc', 'jccloop', 'loop', 'jecxz', 'jmp', 'jmpback', 'call', 'indirect'],
-                    [8, 3, 3, 2, 2, 1, 2, 2])[0]
+                    [16, 3, 3, 2, 2, 1, 2, 2])[0]
     filler = lambda: it_alu(g, regonly=True)
     if k == 'jcc':
-        if rng.random() < 0.8:
-            flag_setter(g)
-        ccs = [c for c in CCS if g.can(c[1])]
-        cc, rd = pick(rng, ccs)
+        flags = None
+        if rng.random() < 0.85:
+            flags = directed_setter(g)
+        elif not g.out and not g.mask:
+            flags = g.st['eflags']
+        cc, rd = choose_cc(g, flags)
         l1 = g.label()
         g.emit('j%s %s%s' % (cc, 'near ' if rng.random() < 0.3 else '', l1), rd)
         for _ in range(rng.randint(1, 3)):
@@ -1675,11 +1758,13 @@ def it_flags(g):
                 r2 = g.reg(w, dest=True)
                 g.emit('%s %s' % (rng.choice(['inc', 'dec']), r2), 0, INCDEC, [r2])
     elif k == 'setcc':
-        if rng.random() < 0.7:
+        flags = None
+        if rng.random() < 0.4:
+            flags = directed_setter(g)
+        elif rng.random() < 0.5:
             flag_setter(g)
         for _ in range(rng.randint(1, 3)):
-            ccs = [c for c in CCS if g.can(c[1])]
-            cc, rd = pick(rng, ccs)
+            cc, rd = choose_cc(g, flags)
             d, ismem, r = g.rm(8, dest=True, mem_prob=0.25)
             g.emit('set%s %s' % (cc, d), rd, NOFX, [r] if r else [])
     elif k == 'lahf':
@@ -1910,6 +1995,9 @@ def _generate(seed, count, out, families, jobs, tmp):
 def verify_file(path, asmb):
     with open(path) as f:
         doc = json.load(f)
+    if not isinstance(doc, dict) or doc.get('generator') != GENERATOR:
+        print('%s: not a gen.py vector file, skipped' % path)
+        return 0
     bad = 0
     try:
         import capstone

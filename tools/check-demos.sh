@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Whole-guest checks for `make test` (DESIGN.md "Testing"):
+#  1. the committed demo images are what their sources build to (when the
+#     tools are here: nasm, gcc -m32);
+#  2. QEMU still produces the recorded serial output and exit status;
+#  3. `ringside run` produces the same bytes and status as QEMU.
+# Ends with "N passed, M failed".
+set -u
+cd "$(dirname "$0")/.."
+BIN=${1:-.build/debug/ringside}
+pass=0; fail=0
+ok()  { echo "ok   $*"; pass=$((pass+1)); }
+bad() { echo "FAIL $*"; fail=$((fail+1)); }
+
+names=$(cd demos/expected && ls *.status | sed 's/\.status$//')
+
+if command -v nasm >/dev/null && echo 'int main(){return 0;}' | gcc -m32 -x c -o /dev/null - 2>/dev/null; then
+  if make -s -C demos all >/tmp/ringside-demos-build.log 2>&1; then
+    changed=$(git status --porcelain -- demos/build 2>/dev/null)
+    if [ -z "$changed" ]; then ok "demo images rebuild to the committed bytes"
+    else bad "demo images differ from their sources after a rebuild:"; echo "$changed"; fi
+  else
+    bad "demo build failed (see /tmp/ringside-demos-build.log)"
+  fi
+else
+  echo "skip rebuilding demos: nasm or gcc -m32 missing"
+fi
+
+if command -v qemu-system-i386 >/dev/null; then
+  for n in $names; do
+    if out=$(demos/check-qemu.sh "$n" 2>&1); then ok "qemu $n"; else bad "qemu $n"; echo "$out"; fi
+  done
+else
+  echo "skip QEMU: qemu-system-i386 missing"
+fi
+
+mkdir -p .build/demo-runs
+for n in $names; do
+  out=.build/demo-runs/$n.out
+  timeout 300 "$BIN" run "demos/build/$n.elf" </dev/null >"$out" 2>.build/demo-runs/$n.err
+  status=$?
+  want=$(cat "demos/expected/$n.status")
+  if [ "$status" != "$want" ]; then
+    bad "ringside $n: exit status $status, QEMU's is $want"; head -5 .build/demo-runs/$n.err
+  elif ! cmp -s "$out" "demos/expected/$n.out"; then
+    bad "ringside $n: serial output differs from QEMU's:"; diff "demos/expected/$n.out" "$out" | head -10
+  else
+    ok "ringside $n"
+  fi
+done
+echo "demos: $pass passed, $fail failed"
+[ "$fail" = 0 ]
