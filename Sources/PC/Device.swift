@@ -36,7 +36,9 @@ public final class IRQLine {
     }
     public func raise() { set(true) }
     public func lower() { set(false) }
-    /// A rising then falling edge (what the PIT's OUT0 does each period in mode 2).
+    /// A rising then falling edge.  Note that an 8259A in edge mode discards a
+    /// request whose line is low again at the acknowledge (a spurious IRQ 7),
+    /// so real interrupt sources hold the line high until then.
     public func pulse() { set(true); set(false) }
 }
 

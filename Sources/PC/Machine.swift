@@ -49,6 +49,10 @@ public final class Machine: IOBus {
     private var portOwner = [Int16](repeating: -1, count: 0x10000)
     public private(set) var devices: [PortDevice] = []
     public private(set) var clocked: [Clocked] = []
+    /// The standard devices, when the machine has them (Standard.swift).
+    public internal(set) var pic: PIC8259?
+    public internal(set) var uart: UART16550?
+    public internal(set) var pit: PIT8254?
     /// Receives every byte the guest sends to the serial console (COM1).
     public var onSerialOutput: ((UInt8) -> Void)?
     /// Set by devices that end the run (debug-exit, reset).

@@ -103,8 +103,10 @@ public final class CPU {
     public var exceptionCounts = [UInt64](repeating: 0, count: 32)
 
     // ---- Intercept points (SDM-neutral: the CPU never knows which monitor installed them) ----
-    /// External interrupt requests (the machine's PIC).
-    public weak var interrupts: InterruptSource?
+    /// External interrupt requests (the machine's PIC).  Not retained — the
+    /// machine owns its PIC and outlives the CPU's use of it — and unowned so
+    /// the run loop pays no weak-reference load per block.
+    public unowned(unsafe) var interrupts: InterruptSource?
     /// Without an exception intercept: stop at the first exception instead of delivering it.
     public var stopOnException = false
     /// Called before an exception is delivered through the IDT.

@@ -1,38 +1,57 @@
 // The disassembler: NASM syntax, printed from the opcode table.  The mnemonic
-// and the operand codes come from the decoded instruction's row; this file only
-// knows how NASM spells each operand code, and the spelling conventions of
+// and the operand codes come from the decoded instruction's row; this file
+// only knows how NASM spells each operand code, and the conventions of
 // `ndisasm -b 32` (NASM 2.16), which it follows byte for byte wherever that is
-// reasonable.  The tests cross-check it against ndisasm and objdump
-// (Tests/X86Tests/DisassemblerTests.swift), and list every known divergence.
+// reasonable.  Tests/X86Tests/DisassemblerTests.swift cross-checks it against
+// ndisasm (text, length) and objdump (length) on every table row and on a
+// random corpus, and lists every known divergence with its reason.
 //
 // Conventions (all as ndisasm prints them):
 //  - Memory operands get a size keyword (`byte`, `word`, `dword`, `qword`)
 //    only when no register operand gives the size: `mov eax,[ebx+0x4]`,
-//    `add dword [fs:eax],byte +0x5`.  Segment overrides go inside the
-//    brackets; a plain displacement is `[dword 0x1000]` (ModRM form) or
-//    `[0x1000]` (SIB form and the moffs forms of MOV).
+//    `add dword [fs:eax],byte +0x5`, `movzx eax,byte [ebx]`.  Branch targets
+//    through memory and SETcc take none (`call [eax]`, `setz [eax]`);
+//    CALL/JMP far say `far`.  Segment overrides go inside the brackets; a
+//    lone displacement is `[dword 0x1000]` in ModRM form, `[0x1000]` in SIB
+//    form and in the moffs forms of MOV.
 //  - Sign-extended byte immediates print as `byte +0x5` / `byte -0x1`; shift
 //    counts and bit offsets as `byte 0x3`; a lone immediate or the third
 //    operand of IMUL carries its size (`push dword 0x100`).
 //  - Branch targets are absolute (`call 0x2f`, `jz near 0x6`,
-//    `jmp short 0x2`); far pointers are `selector:offset`.
-//  - Prefixes that do not change the printed operands are shown as words
-//    before the mnemonic, in NASM's order: segment, rep/repe/repne (or bnd,
-//    xacquire, xrelease), lock, o16, a16.
+//    `jmp short 0x2`); with an operand-size prefix they wrap at 64 KiB, as
+//    EIP does.  Far pointers are `selector:offset`.  With a symbol callback,
+//    a target that has a name gets a ` <name>` suffix.
+//  - XCHG names the register first (`xchg eax,ecx`, `xchg cl,[ebx]`); 66 90
+//    and 67 90 print as `xchg ax,ax` / `xchg eax,eax`, as NASM prefers.
+//  - SLDT, STR, SMSW and MOV Sreg show a register operand at the operand size
+//    (`str eax`, `mov ds,eax`: the SDM's "Rv/Mw"), other Ew operands as 16-bit
+//    registers (`lldt ax`, `lar eax,bx`).
 //  - String instructions print without operands (`rep movsd`, `es lodsb`).
+//  - Prefixes that do not show in the operands are words before the
+//    mnemonic, in NASM's order: segment, rep/repe/repne (bnd on near
+//    branches, xacquire/xrelease for HLE forms), lock, o16, a16.  ndisasm
+//    prints a16 only on instructions without operands.
 //  - The x87 escapes (D8-DF) are one row of the table ("fpu": no FPU is
-//    modelled, they raise #NM or #UD), so they print as the `db` of their
-//    bytes, e.g. `db 0xd9,0xe8`: the text reassembles to the same bytes.
+//    modelled, they raise #NM or #UD), so they print as `db` of their bytes,
+//    e.g. `db 0xd9,0xe8`: the line reassembles to the same bytes.
 //    `text(_:at:)`, which has no bytes, re-encodes them from the fields.
 //  - Undecodable bytes print one at a time as `db 0xNN`, or as the name of
 //    the prefix when the byte is one (`o16`, `rep`, `es`…), as ndisasm does.
+//
+// Where Ringside knowingly differs from ndisasm 2.16 (DisassemblerTests
+// `Divergence` lists them all): encodings ndisasm does not know (82 /r,
+// group-2 /6 SAL, F6/F7 /1 TEST, SETcc with reg != 0, MOV CRn/DRn with
+// mod != 3, 0F 1F /1-7 NOP, 66 0F B7/BF, 66 BSWAP) decode here by the SDM;
+// WAIT prints alone; LOCK where it is #UD prints as `lock` then the
+// instruction; short branches under o16 wrap at 64 KiB.
 
 public enum Disassembler {
     public typealias Symbolizer = (UInt32) -> String?
 
-    /// The disassembly of one decoded instruction located at `eip` (32-bit code
-    /// segment).  An operand-size prefix on a byte-sized instruction leaves no
-    /// trace in `Instr`, so only `disassemble` (which sees the bytes) prints it.
+    /// The disassembly of one decoded instruction located at `eip`, in a
+    /// 32-bit code segment.  An operand-size prefix on a byte-sized
+    /// instruction leaves no trace in `Instr`, so only `disassemble` (which
+    /// sees the bytes) prints its `o16`; repeated prefixes show once.
     public static func text(_ ins: Instr, at eip: UInt32, symbol: Symbolizer? = nil) -> String {
         let row = ins.tableRow
         var p = Prefixes()
@@ -44,7 +63,9 @@ public enum Disassembler {
         return render(ins, p, eip: eip, symbol: symbol, raw: nil)
     }
 
-    /// Disassembles a buffer, one line per instruction or undecodable byte.
+    /// Disassembles a buffer of 32-bit code at `address`, one line per
+    /// instruction or undecodable byte (an instruction cut off by the end of
+    /// the buffer is undecodable).
     public static func disassemble(_ bytes: [UInt8], at address: UInt32, symbol: Symbolizer? = nil)
         -> [(address: UInt32, length: Int, bytes: [UInt8], text: String)] {
         var out: [(address: UInt32, length: Int, bytes: [UInt8], text: String)] = []
