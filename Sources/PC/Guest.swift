@@ -66,8 +66,8 @@ public enum GuestLoader {
                 (segments, entry, symbols) = (image.segments, image.entry, image.symbols)
             }
             place(segments, in: m)
-            let cmdline = options.commandLine.isEmpty ? path : path + " " + options.commandLine
-            Multiboot.boot(m, entry: entry, commandLine: cmdline)
+            // QEMU forms the command line as "%s %s" of the kernel path and -append (trailing space when empty).
+            Multiboot.boot(m, entry: entry, commandLine: path + " " + options.commandLine, segments: segments)
             return LoadedGuest(path: path, kind: "multiboot", entry: entry, symbols: symbols, segments: segments)
         }
         guard ELF.isELF(bytes) else {

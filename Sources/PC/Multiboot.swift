@@ -19,9 +19,14 @@ public struct MultibootHeader: Equatable, Sendable {
 public enum Multiboot {
     public static let headerMagic: UInt32 = 0x1BAD_B002
     public static let bootMagic: UInt32 = 0x2BAD_B002
-    /// Where Ringside builds the boot GDT and the information structure (below 640 KiB, as QEMU does in low memory).
-    public static let gdtAddress: UInt32 = 0x0500
-    public static let infoAddress: UInt32 = 0x9000
+    /// Where QEMU 7.2's multiboot option ROM leaves its GDT (GDTR 0x000CA2B8/0x27),
+    /// the memory map (0x9000) and the information structure (0x9500).
+    public static let gdtAddress: UInt32 = 0xC_A2B8
+    public static let mmapAddress: UInt32 = 0x9000
+    public static let infoAddress: UInt32 = 0x9500
+    /// ESP and EFLAGS as the option ROM leaves them (observed under QEMU 7.2; ESP is undefined by the spec).
+    public static let bootStack: UInt32 = 0x6F08
+    public static let bootEFLAGS: UInt32 = 0x0000_0006
 
     /// Finds the header; nil when there is none, an error when one is malformed.
     public static func findHeader(_ bytes: [UInt8], path: String) throws(LoadError) -> MultibootHeader? {
@@ -60,49 +65,66 @@ public enum Multiboot {
         guard fileStart >= 0 else { throw bad("multiboot header addresses point before the file") }
         let end = h.loadEndAddr == 0 ? bytes.count - fileStart : Int(h.loadEndAddr) - Int(h.loadAddr)
         guard end >= 0, fileStart + end <= bytes.count else { throw bad("multiboot load_end_addr beyond the file (truncated?)") }
-        let memEnd = max(h.bssEndAddr, h.loadAddr + UInt32(end))
-        guard UInt64(memEnd) <= UInt64(ramSize) else { throw bad("kernel at \(hex(h.loadAddr))-\(hex(memEnd)) lies outside RAM") }
-        return [LoadSegment(address: h.loadAddr, bytes: Array(bytes[fileStart..<fileStart + end]), memorySize: memEnd - h.loadAddr)]
+        let memEnd = max(UInt64(h.bssEndAddr), UInt64(h.loadAddr) + UInt64(end))
+        guard memEnd <= UInt64(ramSize) else { throw bad("kernel at \(hex(h.loadAddr))-\(hex(memEnd)) lies outside RAM") }
+        return [LoadSegment(address: h.loadAddr, bytes: Array(bytes[fileStart..<fileStart + end]), memorySize: UInt32(memEnd) - h.loadAddr)]
     }
 
     /// Writes the boot GDT and the multiboot information structure and puts
-    /// the CPU in the hand-off state.
-    public static func boot(_ m: Machine, entry: UInt32, commandLine: String) {
-        // GDT as QEMU's multiboot option ROM builds it: 0x10 flat code, 0x18 flat data.
-        let gdt: [UInt32] = [0, 0, 0, 0, 0x0000_FFFF, 0x00CF_9A00, 0x0000_FFFF, 0x00CF_9200]
+    /// the CPU in the hand-off state, as `qemu-system-i386 -kernel` (QEMU 7.2
+    /// with SeaBIOS) leaves them: checked field by field with
+    /// tests/guests/mbinfo.asm under both.  The command line and the boot
+    /// loader name follow the kernel image, at its lowest address plus its
+    /// size rounded up to 4 KiB (QEMU's mb_buf layout).
+    public static func boot(_ m: Machine, entry: UInt32, commandLine: String, segments: [LoadSegment] = []) {
+        // GDT as QEMU's multiboot option ROM builds it: 0x08 flat code, 0x10 flat data, 0x18/0x20 16-bit.
+        let gdt: [UInt32] = [0, 0, 0x0000_FFFF, 0x00CF_9A00, 0x0000_FFFF, 0x00CF_9200,
+                             0x0000_FFFF, 0x0000_9A00, 0x0000_FFFF, 0x0000_9200]
         m.load(gdt.flatMap(le32), at: gdtAddress)
         let cpu = m.cpu
-        cpu.resetFlat(entry: entry, stack: 0x7C00)
-        cpu.segs[Seg.cs] = .flat(selector: 0x10, code: true)
-        for s in [Seg.ds, Seg.es, Seg.fs, Seg.gs, Seg.ss] { cpu.segs[s] = .flat(selector: 0x18, code: false) }
-        cpu.gdtr = TableRegister(base: gdtAddress, limit: 0x1F)
+        cpu.resetFlat(entry: entry, stack: bootStack)
+        cpu.setEFLAGS(bootEFLAGS)
+        cpu.segs[Seg.cs] = .flat(selector: 0x08, code: true)
+        for s in [Seg.ds, Seg.es, Seg.fs, Seg.gs, Seg.ss] { cpu.segs[s] = .flat(selector: 0x10, code: false) }
+        cpu.gdtr = TableRegister(base: gdtAddress, limit: 0x27)
         cpu.idtr = TableRegister(base: 0, limit: 0x3FF)
 
-        let mbi = infoAddress, cmdAddr = mbi + 0x100, nameAddr = mbi + 0x300, mmapAddr = mbi + 0x400
-        let ramKiB = m.ramSize >> 10
-        // flags: mem_* (0), cmdline (2), mmap_* (6), boot_loader_name (9).
-        var info = [UInt32](repeating: 0, count: 22)
-        info[0] = (1 << 0) | (1 << 2) | (1 << 6) | (1 << 9)
-        info[1] = 640
-        info[2] = ramKiB - 1024
-        info[4] = cmdAddr
-        // Memory map: 24-byte entries (size, base64, length64, type), as QEMU reports a PC.
-        let regions: [(UInt64, UInt64, UInt32)] = [(0, 0x9_FC00, 1), (0x9_FC00, 0x400, 2), (0xF_0000, 0x1_0000, 2),
-                                                   (0x10_0000, UInt64(m.ramSize) - 0x10_0000, 1)]
+        // SeaBIOS's e820 map: 639 KiB of base memory (the EBDA takes the last KiB), the BIOS
+        // at 0xF0000, 128 KiB reserved at the top of RAM, the flash at 4 GiB - 256 KiB.
+        let ram = UInt64(m.ramSize), top = ram > 0x12_0000 ? ram - 0x2_0000 : ram
+        var regions: [(UInt64, UInt64, UInt32)] = [(0, 0x9_FC00, 1), (0x9_FC00, 0x400, 2), (0xF_0000, 0x1_0000, 2)]
+        if top > 0x10_0000 { regions.append((0x10_0000, top - 0x10_0000, 1)) }
+        if top < ram { regions.append((top, ram - top, 2)) }
+        regions.append((0xFFFC_0000, 0x4_0000, 2))
         var mmap: [UInt8] = []
         for (base, length, type) in regions {
             mmap += le32(20) + le32(UInt32(truncatingIfNeeded: base)) + le32(UInt32(base >> 32))
             mmap += le32(UInt32(truncatingIfNeeded: length)) + le32(UInt32(length >> 32)) + le32(type)
         }
+
+        let low = segments.map(\.address).min() ?? 0x10_0000
+        let high = segments.map { UInt64($0.address) + UInt64($0.memorySize) }.max() ?? UInt64(low)
+        let cmdAddr = UInt32(truncatingIfNeeded: UInt64(low) + ((high - UInt64(low) + 0xFFF) & ~0xFFF))
+        let cmd = Array(commandLine.utf8) + [0]
+        let nameAddr = cmdAddr &+ UInt32(cmd.count)
+        // flags: mem_* (0), boot_device (1), cmdline (2), mods (3), mmap_* (6), boot_loader_name (9).
+        var info = [UInt32](repeating: 0, count: 22)
+        info[0] = (1 << 0) | (1 << 1) | (1 << 2) | (1 << 3) | (1 << 6) | (1 << 9)
+        info[1] = 639
+        info[2] = UInt32((max(top, 0x10_0000) - 0x10_0000) >> 10)
+        info[3] = 0x8000_FFFF
+        info[4] = cmdAddr
+        info[5] = 0                 // mods_count
+        info[6] = cmdAddr           // mods_addr: the (empty) module list sits where the command line starts
         info[11] = UInt32(mmap.count)
-        info[12] = mmapAddr
+        info[12] = mmapAddress
         info[16] = nameAddr
-        m.load(info.flatMap(le32), at: mbi)
-        m.load(Array(commandLine.utf8.prefix(0x1FF)) + [0], at: cmdAddr)
+        m.load(mmap, at: mmapAddress)
+        m.load(info.flatMap(le32), at: infoAddress)
+        m.load(cmd, at: cmdAddr)
         m.load(Array("Ringside".utf8) + [0], at: nameAddr)
-        m.load(mmap, at: mmapAddr)
         cpu.eax = bootMagic
-        cpu.ebx = mbi
+        cpu.ebx = infoAddress
     }
 }
 

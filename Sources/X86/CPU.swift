@@ -77,7 +77,9 @@ public final class CPU {
     // ---- Memory ----
     public let ram: UnsafeMutablePointer<UInt8>
     public let ramSize: UInt32
-    public weak var bus: IOBus?
+    /// The machine's buses.  Unowned: the machine owns the CPU (a weak
+    /// reference would give the machine a side table and slow every retain).
+    public unowned(unsafe) var bus: IOBus?
     var tlb: TLB
 
     // ---- Execution bookkeeping ----

@@ -53,7 +53,6 @@ public enum Disassembler {
     /// instruction leaves no trace in `Instr`, so only `disassemble` (which
     /// sees the bytes) prints its `o16`; repeated prefixes show once.
     public static func text(_ ins: Instr, at eip: UInt32, symbol: Symbolizer? = nil) -> String {
-        let row = ins.tableRow
         var p = Prefixes()
         p.opsize = ins.osize == 2
         p.addr = ins.asize16

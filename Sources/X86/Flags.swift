@@ -78,18 +78,29 @@ extension CPU {
     }
     var df: Bool { flagBits & EFLAGS.df != 0 }
 
-    /// Folds the lazy status flags into `flagBits`.
+    /// Folds the lazy status flags into `flagBits`: one switch for all six.
     @inline(__always) func materializeFlags() {
         guard lazy.op != .none else { return }
-        var f = flagBits & ~EFLAGS.arith
-        if cf { f |= EFLAGS.cf }
-        if pf { f |= EFLAGS.pf }
-        if af { f |= EFLAGS.af }
-        if zf { f |= EFLAGS.zf }
-        if sf { f |= EFLAGS.sf }
-        if of { f |= EFLAGS.of }
-        flagBits = f
+        flagBits = (flagBits & ~EFLAGS.arith) | lazyStatusBits()
         lazy.op = .none
+    }
+
+    /// The six status flags the lazy state stands for.
+    func lazyStatusBits() -> UInt32 {
+        let l = lazy, m = sizeMask(l.size), s = signBit(l.size)
+        let r = l.res & m
+        var f: UInt32 = 0
+        if r == 0 { f |= EFLAGS.zf }
+        if r & s != 0 { f |= EFLAGS.sf }
+        if (r & 0xFF).nonzeroBitCount & 1 == 0 { f |= EFLAGS.pf }
+        switch l.op {
+        case .add, .adc, .sub, .sbb, .inc, .dec, .neg:
+            if (l.a ^ l.b ^ l.res) & 0x10 != 0 { f |= EFLAGS.af }
+        default: break
+        }
+        if cf { f |= EFLAGS.cf }
+        if of { f |= EFLAGS.of }
+        return f
     }
 
     /// Sets or clears status flags directly (after materializing the rest).
@@ -110,18 +121,37 @@ extension CPU {
         flagBits = (v & EFLAGS.writable) | EFLAGS.reserved1
     }
 
-    /// Evaluates condition code `cc` (SDM Vol. 1 Table B-1).
+    /// Evaluates condition code `cc` (SDM Vol. 1 Table B-1).  After CMP/SUB
+    /// and the logical operations — what compilers put before a Jcc — the
+    /// condition comes straight from the operands.
     @inline(__always) func condition(_ cc: UInt8) -> Bool {
+        let l = lazy
         let r: Bool
-        switch cc >> 1 {
-        case 0: r = of
-        case 1: r = cf
-        case 2: r = zf
-        case 3: r = cf || zf
-        case 4: r = sf
-        case 5: r = pf
-        case 6: r = sf != of
-        default: r = zf || (sf != of)
+        if l.op == .sub {
+            let m = sizeMask(l.size)
+            let a = l.a & m, b = l.b & m
+            let sa = signExtend(a, l.size), sb = signExtend(b, l.size)
+            switch cc >> 1 {
+            case 0: r = of
+            case 1: r = a < b
+            case 2: r = a == b
+            case 3: r = a <= b
+            case 4: r = l.res & signBit(l.size) != 0
+            case 5: r = pf
+            case 6: r = sa < sb
+            default: r = sa <= sb
+            }
+        } else {
+            switch cc >> 1 {
+            case 0: r = of
+            case 1: r = cf
+            case 2: r = zf
+            case 3: r = cf || zf
+            case 4: r = sf
+            case 5: r = pf
+            case 6: r = sf != of
+            default: r = zf || (sf != of)
+            }
         }
         return cc & 1 == 0 ? r : !r
     }

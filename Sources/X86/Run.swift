@@ -32,7 +32,8 @@ extension CPU {
         let end = instructions &+ maxInstructions
         stopRequest = nil
         while instructions < end {
-            if let pending = interrupts, pending.interruptPending, flagBits & EFLAGS.if != 0, !interruptShadow {
+            // IF first: it is one bit test, the PIC's answer is not.
+            if flagBits & EFLAGS.if != 0, !interruptShadow, let pending = interrupts, pending.interruptPending {
                 halted = false
                 let vector = pending.acknowledgeInterrupt()
                 if let stop = deliver(event: .external(vector)) { return stop }

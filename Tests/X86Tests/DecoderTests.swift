@@ -3,7 +3,7 @@
 import Testing
 @testable import X86
 
-@Suite struct OpcodeTableTests {
+@Suite struct DecoderTableTests {
     /// Two rows may share an opcode only if something in the encoding tells
     /// them apart: the mandatory prefix, the /digit, memory versus register
     /// form, or an exact r/m.  A row naming a register in the opcode's low
