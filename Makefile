@@ -36,7 +36,8 @@ demos:
 
 bench:
 	@tools/deps.sh bench
-	$(SWIFT) build -c release
+	$(SWIFT) build -c release --product ringside
+	$(SWIFT) build -c release --product ringside-bench
 	tools/bench.sh $(RELEASE_BIN)
 
 clean:

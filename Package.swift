@@ -31,6 +31,7 @@ let package = Package(
             "X86", "PC", "Monitors", "Debugger", "GDBRemote", "TUI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        .executableTarget(name: "ringside-bench", dependencies: ["X86", "PC"], swiftSettings: fastCPU),
         .testTarget(name: "X86Tests", dependencies: ["X86"], resources: [.copy("Vectors")]),
         .testTarget(name: "PCTests", dependencies: ["PC", "X86"]),
     ]

@@ -7,7 +7,7 @@ set -euo pipefail
 debs=(libncursesw5-dev libreadline-dev)
 pips=()
 if [ "${1:-}" = test ] || [ "${1:-}" = bench ]; then
-  debs+=(nasm gcc-multilib binutils qemu-system-x86 gdb tmux)
+  debs+=(nasm gcc-multilib binutils qemu-system-x86 gdb tmux bc)
   pips+=(unicorn capstone)
 fi
 missing=()

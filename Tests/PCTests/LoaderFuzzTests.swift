@@ -142,6 +142,7 @@ struct LoaderFuzzTests {
                 }
             }
         }
+        print("FUZZSTATS loaded \(loaded) refused \(refused) total \(total)"); for (k, v) in reasons.sorted(by: { $0.key < $1.key }) { print("FUZZSTATS  \(v) \(k)") }
         #expect(total >= 20_000)
         #expect(loaded > 500 && refused > 5_000, "loaded \(loaded), refused \(refused)")
         // The mutations reach the different refusals, not just one.

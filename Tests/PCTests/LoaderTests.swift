@@ -268,7 +268,9 @@ struct MultibootLoaderTests {
         #expect(m.bytes(0x10_0010, 0x100) == [UInt8](repeating: 0, count: 0x100))
         #expect(m.bytes(0x20_0000, 5) == [1, 2, 3, 4, 5])
         #expect(m.bytes(0x20_0005, 0x1000 - 5) == [UInt8](repeating: 0, count: 0x1000 - 5))
-        #expect(m.ram[0x20_1000] == 0xAA)            // nothing beyond p_memsz
+        #expect(m.ram[0x10_0010 + 0x100] == 0xAA)     // nothing beyond p_memsz
+        #expect(m.ram[0x10_0FFF] == 0xAA)
+        #expect(m.cString(0x20_1000) == "k ")         // the command line follows the last segment
     }
 
     @Test("Header found 4-byte aligned in the first 8 KiB; not at 8 KiB, not misaligned")
@@ -304,7 +306,7 @@ struct MultibootLoaderTests {
         #expect(g.segments == [LoadSegment(address: 0x20_0000, bytes: raw, memorySize: 0x2000)])
         #expect(m.bytes(0x20_0000, raw.count) == raw)
         #expect(m.bytes(0x20_0000 + UInt32(raw.count), 0x2000 - raw.count) == [UInt8](repeating: 0, count: 0x2000 - raw.count))
-        #expect(m.ram[0x20_2000] == 0xAA)
+        #expect(m.ram[0x20_2000 + 0x800] == 0xAA)     // beyond bss_end_addr and the command line: untouched
         #expect(m.cpu.eip == 0x20_0040 && m.cpu.eax == 0x2BAD_B002 && m.cpu.ebx == 0x9500)
         // The command line follows the kernel: 0x200000 + 0x2000.
         #expect(m.u32(0x9500 + 16) == 0x20_2000)

@@ -1,0 +1,50 @@
+// ringside-bench: guest MIPS of the CPU core on demos/build/bench.bin, run
+// in-process, with and without intercepts installed (they must cost nothing
+// when nothing triggers them).  `make bench` runs it from a release build;
+// it prints figures and never fails on a slow machine.
+
+import PC
+import X86
+#if canImport(Glibc)
+import Glibc
+#endif
+
+func seconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+let path = CommandLine.arguments.count > 1 ? CommandLine.arguments[1] : "demos/build/bench.bin"
+let image: [UInt8]
+do { image = try GuestLoader.read(path) } catch {
+    print("ringside-bench: \(error)")
+    exit(66)
+}
+
+/// One timed run of the flat benchmark; `configure` installs intercepts.
+func measure(_ label: String, _ configure: (CPU) -> Void) {
+    let m = Machine.standardPC(memoryMiB: 32)
+    var options = GuestOptions()
+    options.flat = true
+    do { _ = try GuestLoader.load(image, path: path, into: m, options: options) } catch {
+        print("ringside-bench: \(error)"); exit(65)
+    }
+    configure(m.cpu)
+    let start = seconds()
+    let stop = m.run()
+    let t = seconds() - start
+    let n = m.cpu.instructions
+    let mips = Double(n) / t / 1e6
+    print("\(label + String(repeating: " ", count: max(0, 40 - label.count))) \(n) instructions  \(String(Int(t * 1000))) ms  \(String(Int(mips))) MIPS  eax=\(hex(m.cpu.eax))  (\(stop))")
+}
+
+measure("no intercepts") { _ in }
+measure("exception intercept + system observer") { cpu in
+    cpu.exceptionIntercept = { _, _ in .deliver }
+    cpu.systemRegisterObserver = { _, _ in }
+}
+measure("instruction intercept on hypercalls") { cpu in
+    cpu.instructionIntercept = { _, _ in false }
+    cpu.interceptTraits = [.hypercall]
+}
