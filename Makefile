@@ -17,13 +17,15 @@ build: deps
 run: build
 	$(BIN) $(ARGS)
 
-# The whole suite: unit and differential tests (recorded Unicorn vectors),
-# the demos against QEMU, the decoder against objdump/ndisasm.
+# The whole suite: unit and differential tests (recorded Unicorn vectors,
+# ndisasm/objdump records), the demo guests against QEMU, the command line.
 test:
 	@tools/deps.sh test
 	$(SWIFT) build
 	$(SWIFT) test
-	@tools/check-demos.sh $(BIN)
+	$(SWIFT) build -c release --product ringside
+	@tools/check-demos.sh $(RELEASE_BIN)
+	@tools/check-cli.sh $(BIN)
 
 # Live differential run against Unicorn with a fresh seed.
 difftest:

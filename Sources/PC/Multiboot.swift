@@ -65,9 +65,9 @@ public enum Multiboot {
         guard fileStart >= 0 else { throw bad("multiboot header addresses point before the file") }
         let end = h.loadEndAddr == 0 ? bytes.count - fileStart : Int(h.loadEndAddr) - Int(h.loadAddr)
         guard end >= 0, fileStart + end <= bytes.count else { throw bad("multiboot load_end_addr beyond the file (truncated?)") }
-        let memEnd = max(h.bssEndAddr, h.loadAddr + UInt32(end))
-        guard UInt64(memEnd) <= UInt64(ramSize) else { throw bad("kernel at \(hex(h.loadAddr))-\(hex(memEnd)) lies outside RAM") }
-        return [LoadSegment(address: h.loadAddr, bytes: Array(bytes[fileStart..<fileStart + end]), memorySize: memEnd - h.loadAddr)]
+        let memEnd = max(UInt64(h.bssEndAddr), UInt64(h.loadAddr) + UInt64(end))
+        guard memEnd <= UInt64(ramSize) else { throw bad("kernel at \(hex(h.loadAddr))-\(hex(memEnd)) lies outside RAM") }
+        return [LoadSegment(address: h.loadAddr, bytes: Array(bytes[fileStart..<fileStart + end]), memorySize: UInt32(memEnd) - h.loadAddr)]
     }
 
     /// Writes the boot GDT and the multiboot information structure and puts

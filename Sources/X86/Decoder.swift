@@ -41,7 +41,7 @@ public enum Decoder {
 
     /// 16-bit addressing forms (SDM Vol. 2 Table 2-1): base and index per r/m.
     private static let base16: [UInt8] = [3, 3, 5, 5, 6, 7, 5, 3]        // bx bx bp bp si di bp bx
-    private static let index16: [UInt8] = [6, 7, 6, 7, 0xFF, 0xFF, 0xFF, 0xFF]
+    private static let index16: [UInt8] = [6, 7, 6, 7, Instr.noRegister, Instr.noRegister, Instr.noRegister, Instr.noRegister]
 
     /// Decodes one instruction from `bytes` (at most `count` of them).
     /// `code16` is true in a code segment whose D bit is clear.
@@ -150,20 +150,20 @@ public enum Decoder {
                     let sib = bytes[p]; p += 1
                     ins.scale = sib >> 6
                     let idx = (sib >> 3) & 7
-                    ins.index = idx == 4 ? 0xFF : idx
+                    ins.index = idx == 4 ? Instr.noRegister : idx
                     baseReg = sib & 7
                     if baseReg == 5 && ins.mod == 0 {
-                        ins.base = 0xFF
+                        ins.base = Instr.noRegister
                     } else {
                         ins.base = baseReg
                     }
                 } else if ins.rm == 5 && ins.mod == 0 {
-                    ins.base = 0xFF
+                    ins.base = Instr.noRegister
                 } else {
                     ins.base = baseReg
                 }
                 defaultSS = ins.base == 4 || ins.base == 5
-                let dispBytes = ins.mod == 1 ? 1 : (ins.mod == 2 || ins.base == 0xFF && (ins.rm == 5 || baseReg == 5) ? 4 : 0)
+                let dispBytes = ins.mod == 1 ? 1 : (ins.mod == 2 || ins.base == Instr.noRegister && (ins.rm == 5 || baseReg == 5) ? 4 : 0)
                 guard p + dispBytes <= count else { return p + dispBytes > maxLength ? .tooLong : .needMore }
                 if dispBytes == 1 {
                     ins.disp = UInt32(bitPattern: Int32(Int8(bitPattern: bytes[p])))
@@ -214,7 +214,7 @@ public enum Decoder {
                 guard p + n <= count else { return p + n > maxLength ? .tooLong : .needMore }
                 ins.disp = n == 2 ? UInt32(read16(bytes, p)) : read32(bytes, p)
                 p += n
-                ins.mod = 0; ins.base = 0xFF; ins.index = 0xFF
+                ins.mod = 0; ins.base = Instr.noRegister; ins.index = Instr.noRegister
                 loc = .rm
             case .Ap:
                 let n = size16 ? 2 : 4

@@ -390,25 +390,25 @@ public enum Disassembler {
         let segText = pfx.seg >= 0 ? segNames[pfx.seg] + ":" : ""
         var parts = ""
         if ins.asize16 {
-            if ins.base == 0xFF && ins.index == 0xFF {
+            if ins.base == Instr.noRegister && ins.index == Instr.noRegister {
                 return "[word " + segText + hex(ins.disp & 0xFFFF) + "]"
             }
             parts = reg16[Int(ins.base)]
-            if ins.index != 0xFF { parts += "+" + reg16[Int(ins.index)] }
+            if ins.index != Instr.noRegister { parts += "+" + reg16[Int(ins.index)] }
             if ins.mod != 0 { parts += signed(Int64(Int16(truncatingIfNeeded: ins.disp))) }
             return "[" + segText + parts + "]"
         }
-        if ins.base == 0xFF && ins.index == 0xFF {
+        if ins.base == Instr.noRegister && ins.index == Instr.noRegister {
             // No base, no index: rm = 5 (`[dword 0x1000]`) or SIB base 5 (`[0x1000]`).
             return "[" + (ins.rm == 5 ? "dword " : "") + segText + hex(ins.disp) + "]"
         }
         var terms: [String] = []
-        if ins.base != 0xFF { terms.append(reg32[Int(ins.base)]) }
-        if ins.index != 0xFF {
+        if ins.base != Instr.noRegister { terms.append(reg32[Int(ins.base)]) }
+        if ins.index != Instr.noRegister {
             terms.append(reg32[Int(ins.index)] + (ins.scale == 0 ? "" : "*" + String(1 << ins.scale)))
         }
         parts = terms.joined(separator: "+")
-        if ins.mod != 0 || ins.base == 0xFF {
+        if ins.mod != 0 || ins.base == Instr.noRegister {
             parts += signed(Int64(Int32(bitPattern: ins.disp)))
         }
         return "[" + segText + parts + "]"
@@ -433,11 +433,11 @@ public enum Disassembler {
             dispBytes = ins.mod == 1 ? 1 : (ins.mod == 2 || ins.rm == 6 ? 2 : 0)
         } else {
             if ins.rm == 4 {
-                let idx: UInt8 = ins.index == 0xFF ? 4 : ins.index
-                let base: UInt8 = ins.base == 0xFF ? 5 : ins.base
+                let idx: UInt8 = ins.index == Instr.noRegister ? 4 : ins.index
+                let base: UInt8 = ins.base == Instr.noRegister ? 5 : ins.base
                 b.append(ins.scale << 6 | idx << 3 | base)
             }
-            dispBytes = ins.mod == 1 ? 1 : (ins.mod == 2 || ins.base == 0xFF ? 4 : 0)
+            dispBytes = ins.mod == 1 ? 1 : (ins.mod == 2 || ins.base == Instr.noRegister ? 4 : 0)
         }
         for i in 0..<dispBytes { b.append(UInt8(truncatingIfNeeded: ins.disp >> (8 * UInt32(i)))) }
         return b

@@ -47,7 +47,11 @@ extension CPU {
         var first: UInt8? = nil
         while true {
             do {
-                try interrupt(vector, errorCode: code, returnEIP: eip, software: false, external: external)
+                // Every event delivered here is external to the program — an
+                // interrupt or an earlier exception — so errors raised while
+                // delivering it carry EXT = 1 (SDM Vol. 3 §6.13).  Only INT n,
+                // INT3 and INTO (ExecSystem) deliver with EXT = 0.
+                try interrupt(vector, errorCode: code, returnEIP: eip, software: false, external: true)
                 return stopRequest
             } catch {
                 // An exception while delivering another (SDM Vol. 3 Table 6-5).
@@ -57,6 +61,7 @@ extension CPU {
                 let afterPF = vector == Vector.pf && (Vector.isContributory(second) || second == Vector.pf)
                 if first == nil { first = vector }
                 exceptionCounts[Int(second)] &+= 1
+                // An external interrupt is benign: a fault while delivering it is handled serially.
                 if (contributoryPair || afterPF) && !external {
                     (vector, code) = (Vector.df, 0)
                 } else {
@@ -119,7 +124,10 @@ extension CPU {
         for v in frame {
             p = big ? p &- slot : (p &- slot) & 0xFFFF
             guard p &+ slot &- 1 <= ssCache.limit || ssCache.expandDown else { throw .ss(newCPL < cpl ? UInt32(ssCache.selector & 0xFFFC) + ext : ext) }
-            try writeSlow(ssCache.base &+ p, Int(slot), v, user: false)
+            // The pushes are made at the new CPL: user-mode accesses when a
+            // same-level delivery stays at CPL 3 (SDM Vol. 3 §4.6; only the IDT,
+            // GDT/LDT and TSS reads are implicit supervisor accesses).
+            try writeSlow(ssCache.base &+ p, Int(slot), v, user: newCPL == 3)
         }
         if newCPL < cpl { segs[Seg.ss] = ssCache }
         if big { regs[Reg.esp] = p } else { setReg(Reg.esp, size: 2, p) }

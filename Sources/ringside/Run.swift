@@ -63,10 +63,11 @@ struct Run: ParsableCommand {
         if let a = loadAddress { options.loadAddress = a.value }
         options.entry = entry?.value
         options.commandLine = append
+        var input: [UInt8] = []
         do {
             let bytes = try GuestLoader.read(guest)
             _ = try GuestLoader.load(bytes, path: guest, into: machine, options: options)
-            if let input = serialInput { machine.serialInput(try GuestLoader.read(input)) }
+            if let path = serialInput { input = try GuestLoader.read(path) }
         } catch {
             complain("ringside: \(error)")
             throw ExitCode(error.exitStatus)
@@ -75,20 +76,40 @@ struct Run: ParsableCommand {
         machine.onSerialOutput = { (byte: UInt8) in writeAll(1, [byte]) }
         signal(SIGINT) { _ in Machine.interruptRequested = true }
         let start = monotonicSeconds()
-        let stop = machine.run(maxInstructions: maxInstructions ?? .max)
+        let stop = Self.run(machine, feeding: input, maxInstructions: maxInstructions ?? .max)
         let wall = monotonicSeconds() - start
         if dumpState != nil {
             print(StateDump.json(machine, stop: stop, memory: dumpMemory.map { ($0.start, $0.length) }))
         } else {
-            report(stop)
+            report(stop, machine)
         }
         if stats { printStats(machine, wall: wall) }
         throw ExitCode(flat && dumpState != nil && stop == .halted ? 0 : stop.exitStatus)
     }
 
-    private func report(_ stop: MachineStop) {
+    /// Runs the machine, handing `input` to COM1 only as its receiver has room
+    /// (as QEMU's character backends do), checked every 1000 instructions.
+    static func run(_ m: Machine, feeding input: [UInt8], maxInstructions: UInt64) -> MachineStop {
+        let end = maxInstructions == .max ? UInt64.max : m.cpu.instructions &+ maxInstructions
+        var rest = input[...]
+        while !rest.isEmpty {
+            let n = min(m.uart?.receiveSpace ?? rest.count, rest.count)
+            if n > 0 { m.serialInput(Array(rest.prefix(n))); rest = rest.dropFirst(n) }
+            guard m.cpu.instructions < end else { return .instructionLimit }
+            let stop = m.run(maxInstructions: min(end - m.cpu.instructions, 1000))
+            // Waiting (HLT, IF = 1) for input still to come is no reason to stop.
+            if stop == .instructionLimit || (stop == .idleForever && n > 0) { continue }
+            return stop
+        }
+        return m.run(maxInstructions: end == .max ? .max : end - m.cpu.instructions)
+    }
+
+    private func report(_ stop: MachineStop, _ m: Machine) {
         switch stop {
-        case .tripleFault: complain("ringside: triple fault (the CPU shut down) at eip \(hex(0 as UInt32))")
+        case .tripleFault:
+            let chain = m.cpu.exceptionCounts.enumerated().filter { $0.element > 0 }
+                .map { "\(CPUException(UInt8($0.offset)).name) x\($0.element)" }.joined(separator: ", ")
+            complain("ringside: triple fault (the CPU shut down) at eip \(hex(m.cpu.eip))" + (chain.isEmpty ? "" : "; exceptions: \(chain)"))
         case .instructionLimit: complain("ringside: instruction limit reached")
         case .unsupported(let why): complain("ringside: stopped: \(why)")
         case .exception(let e): complain("ringside: unhandled exception \(e.name)")

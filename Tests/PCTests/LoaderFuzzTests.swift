@@ -53,7 +53,8 @@ struct ELFFieldMap {
 struct LoaderFuzzTests {
     static let extremes: [UInt32] = [0, 1, 2, 3, 4, 0x10, 0x20, 0x28, 0x34, 0xFFF, 0x1000, 0xFFFF, 0x1_0000,
                                      0x10_0000, 0x1FF_FFFF, 0x200_0000, 0x7FFF_FFFF, 0x8000_0000,
-                                     0xFFFF_0000, 0xFFFF_FFF0, 0xFFFF_FFFC, 0xFFFF_FFFF]
+                                     0xFFFF_0000, 0xFFFF_8000, 0xFFFF_E000, 0xFFFF_F000, 0xFFFF_FFF0,
+                                     0xFFFF_FFFC, 0xFFFF_FFFF]
 
     /// One mutant of `image`.
     static func mutate(_ image: [UInt8], _ map: ELFFieldMap, _ rng: inout SplitMix64) -> [UInt8] {
@@ -94,6 +95,15 @@ struct LoaderFuzzTests {
                 }
                 put32(&b, h + 4, flags)
                 if rng.next() % 8 != 0 { put32(&b, h + 8, 0 &- Multiboot.headerMagic &- flags) }
+                if rng.next() % 3 == 0 {
+                    // Consistent a.out addresses (the file loads from offset 0) at an extreme load address.
+                    let load = extreme()
+                    put32(&b, h + 12, load &+ UInt32(h))
+                    put32(&b, h + 16, load)
+                    put32(&b, h + 20, rng.next() % 2 == 0 ? 0 : load &+ UInt32(rng.next() % UInt64(b.count + 1)))
+                    put32(&b, h + 24, rng.next() % 2 == 0 ? 0 : extreme())
+                    break
+                }
                 for k in 0..<5 where rng.next() % 2 == 0 {
                     // Mostly near the real load address, sometimes anywhere.
                     let near = 0x10_0000 &+ UInt32(rng.next() % 0x3000) &- 0x100
@@ -142,7 +152,6 @@ struct LoaderFuzzTests {
                 }
             }
         }
-        print("FUZZSTATS loaded \(loaded) refused \(refused) total \(total)"); for (k, v) in reasons.sorted(by: { $0.key < $1.key }) { print("FUZZSTATS  \(v) \(k)") }
         #expect(total >= 20_000)
         #expect(loaded > 500 && refused > 5_000, "loaded \(loaded), refused \(refused)")
         // The mutations reach the different refusals, not just one.

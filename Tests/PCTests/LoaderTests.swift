@@ -483,6 +483,9 @@ struct MalformedLoaderTests {
          multibootHeader(addresses: (header: 0x10_0000, load: 0x10_0000, loadEnd: 0, bssEnd: 0x400_0000, entry: 0x10_0000)), "outside RAM"),
         ("a.out: kernel at the top of the address space",
          multibootHeader(addresses: (header: 0xFFFF_FFF0, load: 0xFFFF_FFF0, loadEnd: 0, bssEnd: 0, entry: 0xFFFF_FFF0)), "outside RAM"),
+        ("a.out: kernel crossing 4 GiB (once an arithmetic overflow trap)",
+         multibootHeader(addresses: (header: 0xFFFF_F000, load: 0xFFFF_F000, loadEnd: 0, bssEnd: 0, entry: 0xFFFF_F000))
+            + [UInt8](repeating: 0x90, count: 0x1100), "outside RAM"),
         ("a.out: truncated header", Array(multibootHeader(addresses: (header: 0, load: 0, loadEnd: 0, bssEnd: 0, entry: 0)).prefix(20)),
          "truncated multiboot header"),
     ]

@@ -230,6 +230,11 @@ final class SysMachine {
     @discardableResult
     func run(_ code: [UInt8], at address: UInt32 = Layout.code, limit: UInt64 = 10_000) -> StopReason {
         load(code, at: address)
+        return resume(at: address, limit: limit)
+    }
+    /// Runs from `address` (clearing a HLT state left by an earlier run).
+    func resume(at address: UInt32, limit: UInt64 = 10_000) -> StopReason {
+        cpu.halted = false
         cpu.eip = address
         return cpu.run(maxInstructions: limit)
     }

@@ -1,13 +1,16 @@
-; mbinfo.asm — prints what the boot loader handed over: EAX, the multiboot
-; information structure at EBX (flags, mem_lower/mem_upper, boot_device,
-; the command line, the boot loader name, the memory map) and the CPU state
-; (CR0, EFLAGS, the segment selectors).  Ends with debug-exit 0x10 (33).
-; Run it under `qemu-system-i386 -kernel` and `ringside run` to compare.
+; mbinfo.asm — prints what the boot loader handed over: EAX, EBX, the CPU
+; state (CR0, EFLAGS, segment selectors, ESP, GDTR, IDTR) and the multiboot
+; information structure (flags, mem_lower/mem_upper, boot_device, where the
+; command line, modules, memory map and loader name are, the command line,
+; the loader name, the memory map).  Ends with debug-exit 0x10 (status 33).
+; expected/mbinfo.out is its output under `qemu-system-i386 -kernel
+; tests/guests/mbinfo.bin -m 32 -append "hello world"` (QEMU 7.2, SeaBIOS);
+; Ringside's must be the same but for the loader name.
 %include "guest.inc"
         MULTIBOOT_ENTRY
         cld
         mov     [boot_eax], eax
-        mov     [boot_ebx], ebx
+               mov     [boot_ebx], ebx
         pushfd
         pop     dword [boot_eflags]
         mov     eax, cr0
@@ -42,6 +45,41 @@
         call    hex16
 
         mov     ebx, [boot_ebx]
+        PUTS    `\r\nebx=`
+        mov     eax, ebx
+        call    hex32
+        PUTS    ` esp=`
+        mov     eax, [entry_esp]
+        call    hex32
+        sgdt    [dtr]
+        PUTS    ` gdtr=`
+        mov     eax, [dtr + 2]
+        call    hex32
+        PUTS    `/`
+        movzx   eax, word [dtr]
+        call    hex32
+        sidt    [dtr]
+        PUTS    ` idtr=`
+        mov     eax, [dtr + 2]
+        call    hex32
+        PUTS    `/`
+        movzx   eax, word [dtr]
+        call    hex32
+        PUTS    `\r\ncmdline_addr=`
+        mov     eax, [ebx + 16]
+        call    hex32
+        PUTS    ` mods_addr=`
+        mov     eax, [ebx + 24]
+        call    hex32
+        PUTS    ` mmap_addr=`
+        mov     eax, [ebx + 48]
+        call    hex32
+        PUTS    ` mmap_length=`
+        mov     eax, [ebx + 44]
+        call    hex32
+        PUTS    ` loader_addr=`
+        mov     eax, [ebx + 64]
+        call    hex32
         PUTS    `\r\nflags=`
         mov     eax, [ebx]
         call    hex32
@@ -127,3 +165,5 @@ boot_eax:       dd 0
 boot_ebx:       dd 0
 boot_eflags:    dd 0
 boot_cr0:       dd 0
+dtr:            dw 0
+                dd 0
