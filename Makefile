@@ -26,6 +26,7 @@ test:
 	$(SWIFT) build -c release --product ringside
 	@tools/check-demos.sh $(RELEASE_BIN)
 	@tools/check-cli.sh $(BIN)
+	@tools/check-gdb.sh $(BIN)
 
 # Live differential run against Unicorn with a fresh seed.
 difftest:

@@ -25,7 +25,7 @@ let package = Package(
         .target(name: "PC", dependencies: ["X86"], swiftSettings: fastCPU),
         .target(name: "Monitors", dependencies: ["X86", "PC"]),
         .target(name: "Debugger", dependencies: ["X86", "PC", "Monitors"]),
-        .target(name: "GDBRemote", dependencies: ["Debugger"]),
+        .target(name: "GDBRemote", dependencies: ["X86", "PC", "Debugger"]),
         .target(name: "TUI", dependencies: ["Debugger", "CNCurses", "CReadline"]),
         .executableTarget(name: "ringside", dependencies: [
             "X86", "PC", "Monitors", "Debugger", "GDBRemote", "TUI",
@@ -34,5 +34,7 @@ let package = Package(
         .executableTarget(name: "ringside-bench", dependencies: ["X86", "PC"], swiftSettings: fastCPU),
         .testTarget(name: "X86Tests", dependencies: ["X86"], resources: [.copy("Vectors")]),
         .testTarget(name: "PCTests", dependencies: ["PC", "X86"]),
+        .testTarget(name: "DebuggerTests", dependencies: ["Debugger", "PC", "X86"], resources: [.copy("Golden")]),
+        .testTarget(name: "GDBRemoteTests", dependencies: ["GDBRemote", "PC", "X86"]),
     ]
 )

@@ -8,6 +8,8 @@
 # guest machine contract (COM1 on stdio, isa-debug-exit at 0xF4, nothing
 # else), under `timeout 20`.  The serial output is compared byte for byte;
 # the exit status is QEMU's: (debug-exit value << 1) | 1.
+# NAME/qemu-args, when present, adds QEMU options for that image (systest
+# needs `-cpu qemu32,+umip`).
 set -u
 cd "$(dirname "$0")"
 QEMU=${QEMU:-qemu-system-i386}
@@ -21,7 +23,10 @@ mkdir -p obj/qemu
 fail=0
 for name in "$@"; do
     out=obj/qemu/$name.out
-    timeout 20 "$QEMU" -kernel "build/$name.elf" -display none -serial stdio \
+    extra=
+    if [ -f "$name/qemu-args" ]; then extra=$(cat "$name/qemu-args"); fi
+    # shellcheck disable=SC2086  # $extra is a list of options
+    timeout 20 "$QEMU" $extra -kernel "build/$name.elf" -display none -serial stdio \
         -monitor none -no-reboot -nic none \
         -device isa-debug-exit,iobase=0xf4,iosize=0x04 </dev/null >"$out" 2>obj/qemu/$name.err
     status=$?

@@ -43,26 +43,26 @@ public enum GuestLoader {
     /// Loads `bytes` (from `path`) into `m` and sets up the CPU to start it.
     public static func load(_ bytes: [UInt8], path: String, into m: Machine, options: GuestOptions) throws(LoadError) -> LoadedGuest {
         if options.flat {
-            guard UInt64(options.loadAddress) + UInt64(bytes.count) <= UInt64(m.ramSize) else {
+            guard UInt64(options.loadAddress) + UInt64(bytes.count) <= UInt64(m.guestSize) else {
                 throw LoadError(.malformed, path, "\(bytes.count) bytes at \(hex(options.loadAddress)) do not fit in RAM")
             }
             let seg = LoadSegment(address: options.loadAddress, bytes: bytes, memorySize: UInt32(bytes.count))
             place([seg], in: m)
             let entry = options.entry ?? options.loadAddress
-            m.cpu.resetFlat(entry: entry, stack: m.ramSize)
+            m.cpu.resetFlat(entry: entry, stack: m.guestSize)
             return LoadedGuest(path: path, kind: "flat", entry: entry, symbols: [], segments: [seg])
         }
         if let header = try Multiboot.findHeader(bytes, path: path) {
             var segments: [LoadSegment], entry: UInt32, symbols: [Symbol] = []
             if header.hasAddresses {
-                segments = try Multiboot.aoutSegments(bytes, header, path: path, ramSize: m.ramSize)
+                segments = try Multiboot.aoutSegments(bytes, header, path: path, ramSize: m.guestSize)
                 entry = header.entryAddr
-                if ELF.isELF(bytes), let image = try? ELF.parse(bytes, path: path, ramSize: m.ramSize) { symbols = image.symbols }
+                if ELF.isELF(bytes), let image = try? ELF.parse(bytes, path: path, ramSize: m.guestSize) { symbols = image.symbols }
             } else {
                 guard ELF.isELF(bytes) else {
                     throw LoadError(.malformed, path, "multiboot kernel is neither ELF nor gives load addresses (flags bit 16)")
                 }
-                let image = try ELF.parse(bytes, path: path, ramSize: m.ramSize)
+                let image = try ELF.parse(bytes, path: path, ramSize: m.guestSize)
                 (segments, entry, symbols) = (image.segments, image.entry, image.symbols)
             }
             place(segments, in: m)
@@ -73,9 +73,9 @@ public enum GuestLoader {
         guard ELF.isELF(bytes) else {
             throw LoadError(.malformed, path, "not an ELF file and no multiboot header in the first 8 KiB (use --flat for a raw binary)")
         }
-        let image = try ELF.parse(bytes, path: path, ramSize: m.ramSize)
+        let image = try ELF.parse(bytes, path: path, ramSize: m.guestSize)
         place(image.segments, in: m)
-        m.cpu.resetFlat(entry: image.entry, stack: m.ramSize)
+        m.cpu.resetFlat(entry: image.entry, stack: m.guestSize)
         return LoadedGuest(path: path, kind: "elf", entry: image.entry, symbols: image.symbols, segments: image.segments)
     }
 

@@ -60,8 +60,17 @@ public final class Machine: IOBus {
     /// Set from another thread or a signal handler to stop a runaway guest.
     nonisolated(unsafe) public static var interruptRequested = false
 
-    public init(memoryMiB: Int = 32) {
-        ramSize = UInt32(memoryMiB) << 20
+    /// Host-physical address of guest-physical 0.  Zero for `native`; a
+    /// software monitor places the guest above its own memory, so that
+    /// guest-physical and host-physical addresses differ.
+    public let guestBase: UInt32
+    /// Guest RAM in bytes (what the guest is told it has).
+    public let guestSize: UInt32
+
+    public init(memoryMiB: Int = 32, guestBase: UInt32 = 0) {
+        self.guestBase = guestBase
+        guestSize = UInt32(memoryMiB) << 20
+        ramSize = guestBase + guestSize
         ram = .allocate(capacity: Int(ramSize))
         ram.initialize(repeating: 0, count: Int(ramSize))
         cpu = CPU(ram: ram, ramSize: ramSize)
@@ -145,12 +154,13 @@ public final class Machine: IOBus {
     }
 
     // ---- Loading ----
-    /// Copies bytes into guest-physical memory; false when they do not fit in RAM.
+    /// Copies bytes into guest-physical memory (host-physical guestBase +
+    /// address); false when they do not fit in guest RAM.
     @discardableResult
     public func load(_ bytes: [UInt8], at address: UInt32) -> Bool {
-        guard UInt64(address) + UInt64(bytes.count) <= UInt64(ramSize) else { return false }
+        guard UInt64(address) + UInt64(bytes.count) <= UInt64(guestSize) else { return false }
         bytes.withUnsafeBufferPointer { src in
-            (ram + Int(address)).update(from: src.baseAddress!, count: bytes.count)
+            (ram + Int(guestBase) + Int(address)).update(from: src.baseAddress!, count: bytes.count)
         }
         return true
     }

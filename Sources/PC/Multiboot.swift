@@ -91,7 +91,7 @@ public enum Multiboot {
 
         // SeaBIOS's e820 map: 639 KiB of base memory (the EBDA takes the last KiB), the BIOS
         // at 0xF0000, 128 KiB reserved at the top of RAM, the flash at 4 GiB - 256 KiB.
-        let ram = UInt64(m.ramSize), top = ram > 0x12_0000 ? ram - 0x2_0000 : ram
+        let ram = UInt64(m.guestSize), top = ram > 0x12_0000 ? ram - 0x2_0000 : ram
         var regions: [(UInt64, UInt64, UInt32)] = [(0, 0x9_FC00, 1), (0x9_FC00, 0x400, 2), (0xF_0000, 0x1_0000, 2)]
         if top > 0x10_0000 { regions.append((0x10_0000, top - 0x10_0000, 1)) }
         if top < ram { regions.append((top, ram - top, 2)) }

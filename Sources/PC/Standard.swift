@@ -8,8 +8,8 @@
 // UART's interrupt is not gated by MCR.OUT2.  Both switches are on the devices.
 
 extension Machine {
-    public static func standardPC(memoryMiB: Int = 32) -> Machine {
-        let m = Machine(memoryMiB: memoryMiB)
+    public static func standardPC(memoryMiB: Int = 32, guestBase: UInt32 = 0) -> Machine {
+        let m = Machine(memoryMiB: memoryMiB, guestBase: guestBase)
         let pic = PIC8259(biosState: true)
         pic.latchDroppedRequests = true
         let uart = UART16550(base: 0x3F8, irq: pic.irqLine(4))

@@ -18,15 +18,39 @@ struct Block {
     /// The physical pages the block's bytes come from (second = first when it fits in one).
     var page0: UInt32 = 0
     var page1: UInt32 = 0
+    /// The union of its instructions' traits: the run loop checks the
+    /// instruction intercept per instruction only in blocks where it can fire.
+    var traits: UInt16 = 0
+}
+
+/// One entry of the jump cache: the block last found at a linear address.
+struct JumpEntry {
+    var lin: UInt32 = 0
+    /// `BlockCache.stamp` at the time: the epoch, CS.D and whether CPL was 3.
+    var stamp: UInt32 = 0
+    var id: Int32 = -1
 }
 
 struct BlockCache {
     static let indexSize = 1 << 14
+    /// The jump cache (QEMU's tb_jmp_cache): a direct-mapped table from the
+    /// linear address of CS:EIP to a block, in front of the translation and
+    /// the physical index.  An entry holds only while nothing that could
+    /// change what that address fetches has happened since it was made:
+    /// any TLB flush (CR3, CR0, CR4, INVLPG) or a flush of all blocks bumps
+    /// `epoch`, which every entry's stamp must match.  A dropped block
+    /// (self-modifying code) is caught by its `valid` flag, as block ids are
+    /// reused only after a flush of all blocks.  Blocks that straddle a page
+    /// or lie outside RAM are never entered: their lookup checks more.
+    static let jumpSize = 1 << 12
     static let poolCapacity = 1 << 18
     static let maxBlocks = 1 << 16
     static let maxBlockLength = 32
 
     let index: UnsafeMutablePointer<Int32>          // -1 = empty
+    let jumps: UnsafeMutablePointer<JumpEntry>
+    /// Starts at 1 so that the zeroed entries of a fresh table never match.
+    private(set) var epoch: UInt32 = 1
     let pool: UnsafeMutablePointer<Instr>
     let blockTable: UnsafeMutablePointer<Block>
     let codePages: UnsafeMutablePointer<UInt8>      // per physical page: holds code
@@ -47,6 +71,8 @@ struct BlockCache {
     init(ramSize: UInt32) {
         index = .allocate(capacity: BlockCache.indexSize)
         index.initialize(repeating: -1, count: BlockCache.indexSize)
+        jumps = .allocate(capacity: BlockCache.jumpSize)
+        jumps.initialize(repeating: JumpEntry(), count: BlockCache.jumpSize)
         pool = .allocate(capacity: BlockCache.poolCapacity)
         pool.initialize(repeating: Instr(), count: BlockCache.poolCapacity)
         blockTable = .allocate(capacity: BlockCache.maxBlocks)
@@ -60,7 +86,7 @@ struct BlockCache {
 
     func deallocate() {
         for i in 0..<pageCount { codeBits[i]?.deallocate() }
-        index.deallocate(); pool.deallocate(); blockTable.deallocate(); codePages.deallocate(); codeBits.deallocate()
+        index.deallocate(); jumps.deallocate(); pool.deallocate(); blockTable.deallocate(); codePages.deallocate(); codeBits.deallocate()
     }
 
     /// The byte range [start, end) of `block` that lies on physical `page`.
@@ -92,6 +118,24 @@ struct BlockCache {
         let id = index[BlockCache.slot(key)]
         if id >= 0 && blockTable[Int(id)].key == key && blockTable[Int(id)].valid { return id }
         return -1
+    }
+
+    /// The jump-cache entry for a linear address.
+    @inline(__always) func jumpEntry(_ lin: UInt32) -> UnsafeMutablePointer<JumpEntry> {
+        jumps + Int((lin ^ (lin >> 12)) & UInt32(BlockCache.jumpSize - 1))
+    }
+    /// What an entry made now must hold in `stamp` (the epoch in the high 30 bits).
+    @inline(__always) func stamp(big: Bool, user: Bool) -> UInt32 {
+        (epoch << 2) | (big ? 2 : 0) | (user ? 1 : 0)
+    }
+    /// Forgets every jump-cache entry at once.
+    mutating func newEpoch() {
+        epoch &+= 1
+        if epoch == 1 << 30 {
+            // The stamp would wrap onto old entries: clear them instead.
+            for i in 0..<BlockCache.jumpSize { jumps[i] = JumpEntry() }
+            epoch = 1
+        }
     }
 
     func holdsCode(_ page: UInt32) -> Bool { Int(page) < pageCount && codePages[Int(page)] != 0 }
@@ -152,6 +196,7 @@ struct BlockCache {
         blocksOnPage.removeAll(keepingCapacity: true)
         poolUsed = 0
         blockCount = 0
+        newEpoch()
         generation &+= 1
         flushes += 1
     }

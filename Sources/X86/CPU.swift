@@ -15,20 +15,45 @@ public protocol IOBus: AnyObject {
 /// A segment register's visible selector and hidden descriptor cache
 /// (SDM Vol. 3 §3.4.3).  `access` is byte 5 of the descriptor (P, DPL, S,
 /// type) and `flags` the high nibble of byte 6 (G, D/B).
+///
+/// Every memory access checks its segment (SDM Vol. 3 §5.3, §5.4).  So that
+/// the common case costs one compare, the cache also keeps `readEnd` and
+/// `writeEnd`: one past the last offset an access of that kind may touch
+/// when the segment is usable, of the right type and expand-up; 0 when the
+/// slow path must decide (expand-down, unusable, wrong type).  They are
+/// recomputed by property observers whenever a field they depend on
+/// changes, however the cache was built or edited.
 public struct SegmentCache: Sendable, Equatable {
     public var selector: UInt16 = 0
     public var base: UInt32 = 0
-    public var limit: UInt32 = 0xFFFF
-    public var access: UInt8 = 0x93     // present, DPL 0, data, read/write, accessed
+    public var limit: UInt32 = 0xFFFF { didSet { updateEnds() } }
+    public var access: UInt8 = 0x93 { didSet { updateEnds() } }    // present, DPL 0, data, read/write, accessed
     public var flags: UInt8 = 0
     /// False for a null selector in a data segment register: any access is #GP(0).
-    public var usable: Bool = true
+    public var usable: Bool = true { didSet { updateEnds() } }
+    /// Fast-check bounds (see above): an access at `offset` of `size` bytes
+    /// passes at once when `offset + size - 1 < readEnd` (64-bit sum, so a
+    /// wrap past 4 GiB never passes).
+    private(set) var readEnd: UInt64 = 0x10000
+    private(set) var writeEnd: UInt64 = 0x10000
 
     public init() {}
     public init(selector: UInt16, base: UInt32, limit: UInt32, access: UInt8, flags: UInt8) {
         self.selector = selector; self.base = base; self.limit = limit
         self.access = access; self.flags = flags
+        updateEnds()
     }
+
+    /// Access byte bits 4..1 are S, code, conforming/expand-down,
+    /// readable/writable: expand-up data is 10x0x (writable 1001x), readable
+    /// code 11x1x.  Everything else is decided by `CPU.linearSlow`.
+    private mutating func updateEnds() {
+        let end = UInt64(limit) + 1
+        let a = access
+        readEnd = usable && (a & 0x1C == 0x10 || a & 0x1A == 0x1A) ? end : 0
+        writeEnd = usable && a & 0x1E == 0x12 ? end : 0
+    }
+
     public var dpl: UInt8 { (access >> 5) & 3 }
     public var present: Bool { access & 0x80 != 0 }
     public var isCode: Bool { access & 0x18 == 0x18 }
@@ -66,13 +91,16 @@ public final class CPU {
     public var ldtr = SegmentCache(selector: 0, base: 0, limit: 0, access: 0x82, flags: 0)
     public var tr = SegmentCache(selector: 0, base: 0, limit: 0xFFFF, access: 0x8B, flags: 0)
     /// Current privilege level (SDM Vol. 3 §5.5): the RPL of CS after a load.
-    public var cpl: UInt8 = 0
+    public var cpl: UInt8 = 0 { didSet { tlbUserOr = cpl == 3 ? 0 : 2 } }
     /// Model-specific registers this CPU implements (see Msr).
     public var sysenterCS: UInt32 = 0, sysenterESP: UInt32 = 0, sysenterEIP: UInt32 = 0
 
     // ---- EFLAGS: bits kept directly, the six status flags possibly lazy (Flags.swift) ----
+    /// The non-status bits of EFLAGS; its six status bits are kept clear.
     var flagBits: UInt32 = EFLAGS.reserved1
-    var lazy = LazyFlags()
+    /// The status flags, encoded as the last result and its carry vector.
+    var lfRes: UInt32 = 0x100
+    var lfAux: UInt32 = 0x100
 
     // ---- Memory ----
     public let ram: UnsafeMutablePointer<UInt8>
@@ -81,6 +109,9 @@ public final class CPU {
     /// reference would give the machine a side table and slow every retain).
     public unowned(unsafe) var bus: IOBus?
     var tlb: TLB
+    /// OR-ed into a TLB tag before it is compared (Memory.swift): 2 at CPL
+    /// 0-2, so that supervisor accesses ignore the tag's user bit; 0 at CPL 3.
+    var tlbUserOr: UInt32 = 2
 
     // ---- Execution bookkeeping ----
     /// Instructions retired since reset: the virtual clock's source.
@@ -116,7 +147,9 @@ public final class CPU {
     /// Called before executing any instruction whose traits meet `interceptTraits`;
     /// returning true means the intercept emulated it (EIP is then the intercept's to set).
     public var instructionIntercept: ((CPU, Instr) throws(CPUException) -> Bool)?
-    public var interceptTraits: Traits = [] { didSet { interceptMask = interceptTraits.rawValue } }
+    /// A change ends the current block: the run loop picks its checking or
+    /// its fast inner loop per block (Run.swift).
+    public var interceptTraits: Traits = [] { didSet { interceptMask = interceptTraits.rawValue; exitBlock = true } }
     var interceptMask: UInt16 = 0
     /// Called after a control register, GDTR, IDTR, LDTR or TR changes.
     public var systemRegisterObserver: ((CPU, SystemRegister) -> Void)?
@@ -124,18 +157,23 @@ public final class CPU {
     public var breakpoints: Set<UInt32> = [] {
         didSet {
             breakpointPages = Set(breakpoints.map { $0 >> 12 })
+            breakpointsActive = !breakpoints.isEmpty
             blocks.flushAll()   // cached blocks must be cut again at the new addresses
+            exitBlock = true
         }
     }
     var breakpointPages: Set<UInt32> = []
+    /// `!breakpoints.isEmpty`, kept as a plain flag for the run loop.
+    var breakpointsActive = false
     /// Time-stamp counter offset: RDTSC returns instructions + tscOffset (virtual time).
     public var tscOffset: UInt64 = 0
 
     public init(ram: UnsafeMutablePointer<UInt8>, ramSize: UInt32) {
         self.ram = ram
         self.ramSize = ramSize
-        regs = .allocate(capacity: 8)
-        regs.initialize(repeating: 0, count: 8)
+        // Slot 8 is the zero register that `Instr.noRegister` names; nothing writes it.
+        regs = .allocate(capacity: 9)
+        regs.initialize(repeating: 0, count: 9)
         segs = .allocate(capacity: 6)
         segs.initialize(repeating: SegmentCache(), count: 6)
         tlb = TLB()

@@ -235,6 +235,7 @@ public enum Decoder {
         ins.length = UInt8(p)
         // LOCK is allowed only on the listed read-modify-write forms with a memory destination (#UD otherwise).
         if ins.lock && (!row.traits.contains(.lockable) || ins.mod == 3) { return .invalid(length: p) }
+        specialize(&ins)
         return .ok(ins)
     }
 

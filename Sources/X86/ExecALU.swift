@@ -7,17 +7,13 @@ extension CPU {
     /// ADD OR ADC SBB AND SUB XOR CMP (SDM Vol. 2: ADD, OR, ...): result and lazy flags.
     @inline(__always) func alu(_ op: Op, _ a: UInt32, _ b: UInt32, _ size: UInt8) -> UInt32 {
         switch op {
-        case .add: let r = a &+ b; setLazy(.add, size, r, a, b); return r
-        case .or: let r = a | b; setLazy(.logic, size, r, a, b); return r
-        case .adc:
-            let c: UInt32 = cf ? 1 : 0
-            let r = a &+ b &+ c; setLazy(.adc, size, r, a, b); lazy.cin = c; return r
-        case .sbb:
-            let c: UInt32 = cf ? 1 : 0
-            let r = a &- b &- c; setLazy(.sbb, size, r, a, b); lazy.cin = c; return r
-        case .and: let r = a & b; setLazy(.logic, size, r, a, b); return r
-        case .xor: let r = a ^ b; setLazy(.logic, size, r, a, b); return r
-        default: let r = a &- b; setLazy(.sub, size, r, a, b); return r   // SUB, CMP
+        case .add: let r = a &+ b; flagsAdd(size, a, b, r); return r
+        case .or: let r = a | b; flagsLogic(size, r); return r
+        case .adc: let r = a &+ b &+ (lfAux >> 31); flagsAdd(size, a, b, r); return r
+        case .sbb: let r = a &- b &- (lfAux >> 31); flagsSub(size, a, b, r); return r
+        case .and: let r = a & b; flagsLogic(size, r); return r
+        case .xor: let r = a ^ b; flagsLogic(size, r); return r
+        default: let r = a &- b; flagsSub(size, a, b, r); return r   // SUB, CMP
         }
     }
 
@@ -28,29 +24,12 @@ extension CPU {
         let a = try load(t, size)
         let r: UInt32
         switch i.op {
-        case .inc:
-            let c: UInt32 = cf ? 1 : 0
-            r = a &+ 1; setLazy(.inc, size, r, a, 1); lazy.cin = c
-        case .dec:
-            let c: UInt32 = cf ? 1 : 0
-            r = a &- 1; setLazy(.dec, size, r, a, 1); lazy.cin = c
+        case .inc: r = a &+ 1; flagsIncDec(size, r, carries: addCarries(a, 1, r))
+        case .dec: r = a &- 1; flagsIncDec(size, r, carries: subBorrows(a, 1, r))
         case .not: r = ~a
-        default: r = 0 &- a; setLazy(.neg, size, r, 0, a)
+        default: r = 0 &- a; flagsSub(size, 0, a, r)
         }
         try store(t, size, r)
-    }
-
-    /// Sets all six status flags at once (for instructions computed eagerly).
-    @inline(__always) func setStatus(result r: UInt32, size: UInt8, cf c: Bool, of o: Bool, af a: Bool = false) {
-        var f = flagBits & ~EFLAGS.arith
-        if c { f |= EFLAGS.cf }
-        if o { f |= EFLAGS.of }
-        if a { f |= EFLAGS.af }
-        if r & sizeMask(size) == 0 { f |= EFLAGS.zf }
-        if r & signBit(size) != 0 { f |= EFLAGS.sf }
-        if (r & 0xFF).nonzeroBitCount & 1 == 0 { f |= EFLAGS.pf }
-        flagBits = f
-        lazy.op = .none
     }
 
     /// MUL, one-operand IMUL, DIV, IDIV on AL/AX/EAX with AH/DX/EDX (SDM MUL, IMUL, DIV, IDIV).
@@ -122,47 +101,53 @@ extension CPU {
         try store(t, size, shifted(op, try load(t, size), count, size))
     }
 
-    @inline(__always) private func shifted(_ op: Op, _ a: UInt32, _ count: UInt32, _ size: UInt8) -> UInt32 {
-            let m = sizeMask(size), w = UInt32(size) * 8, s = signBit(size)
-            let v = a & m
-            switch op {
-            case .shl, .sal:
-                let r = count < 32 ? (v << count) & m : 0
-                setLazy(.shl, size, r, v, count); return r
-            case .shr:
-                let r = v >> count
-                setLazy(.shr, size, r, v, count); return r
-            case .sar:
-                let r = UInt32(bitPattern: signExtend(v, size) >> Int32(count)) & m
-                setLazy(.sar, size, r, v, count); return r
-            case .rol, .ror:
-                let n = count % w
-                let r = n == 0 ? v : (op == .rol ? ((v << n) | (v >> (w - n))) & m : ((v >> n) | (v << (w - n))) & m)
-                materializeFlags()
-                let c = op == .rol ? r & 1 != 0 : r & s != 0
-                // OF: for ROL MSB XOR CF; for ROR the two top bits' XOR (defined for count 1 only).
-                let o = op == .rol ? (r & s != 0) != c : ((r & s != 0) != (r & (s >> 1) != 0))
-                flagBits = (flagBits & ~(EFLAGS.cf | EFLAGS.of)) | (c ? EFLAGS.cf : 0) | (o ? EFLAGS.of : 0)
-                return r
-            default: // RCL, RCR: rotate through CF; the count is taken modulo size+1 for 8 and 16 bits.
-                let n = size == 4 ? count : count % (w + 1)
-                materializeFlags()
-                var c = flagBits & EFLAGS.cf != 0
-                var r = v
-                let oldTop = r & s != 0
-                for _ in 0..<n {
-                    if op == .rcl {
-                        let out = r & s != 0
-                        r = ((r << 1) & m) | (c ? 1 : 0); c = out
-                    } else {
-                        let out = r & 1 != 0
-                        r = (r >> 1) | (c ? s : 0); c = out
-                    }
+    @inline(__always) func shifted(_ op: Op, _ a: UInt32, _ count: UInt32, _ size: UInt8) -> UInt32 {
+        let m = sizeMask(size), w = UInt32(size) * 8, s = signBit(size)
+        let v = a & m
+        switch op {
+        case .shl, .sal:
+            // CF is the last bit shifted out of the top (0 once the count passes the width); OF = MSB xor CF.
+            let r = (v << count) & m
+            let c = UInt32(truncatingIfNeeded: (UInt64(v) << UInt64(count)) >> UInt64(w)) & 1
+            flagsShift(size, r, cf: c, of: c ^ (r >> (w - 1)))
+            return r
+        case .shr:
+            // CF is the last bit shifted out of the bottom; OF is the operand's original MSB.
+            let r = v >> count
+            flagsShift(size, r, cf: (v >> (count - 1)) & 1, of: v >> (w - 1))
+            return r
+        case .sar:
+            let sv = signExtend(v, size)
+            let r = UInt32(bitPattern: sv >> Int32(count)) & m
+            flagsShift(size, r, cf: UInt32(bitPattern: sv >> Int32(count - 1)) & 1, of: 0)
+            return r
+        case .rol, .ror:
+            let n = count % w
+            let r = n == 0 ? v : (op == .rol ? ((v << n) | (v >> (w - n))) & m : ((v >> n) | (v << (w - n))) & m)
+            let c = op == .rol ? r & 1 != 0 : r & s != 0
+            // OF: for ROL MSB XOR CF; for ROR the two top bits' XOR (defined for count 1 only).
+            let o = op == .rol ? (r & s != 0) != c : ((r & s != 0) != (r & (s >> 1) != 0))
+            setCarryOverflow(cf: c, of: o)
+            return r
+        default: // RCL, RCR: rotate through CF; the count is taken modulo size+1 for 8 and 16 bits.
+            let n = size == 4 ? count : count % (w + 1)
+            let oldCF = cf
+            var c = oldCF
+            var r = v
+            let oldTop = r & s != 0
+            for _ in 0..<n {
+                if op == .rcl {
+                    let out = r & s != 0
+                    r = ((r << 1) & m) | (c ? 1 : 0); c = out
+                } else {
+                    let out = r & 1 != 0
+                    r = (r >> 1) | (c ? s : 0); c = out
                 }
-                let o = op == .rcl ? (r & s != 0) != c : (oldTop != (flagBits & EFLAGS.cf != 0))
-                flagBits = (flagBits & ~(EFLAGS.cf | EFLAGS.of)) | (c ? EFLAGS.cf : 0) | (o ? EFLAGS.of : 0)
-                return r
             }
+            let o = op == .rcl ? (r & s != 0) != c : (oldTop != oldCF)
+            setCarryOverflow(cf: c, of: o)
+            return r
+        }
     }
 
     /// SHLD / SHRD (SDM): shift the destination, filling from the source register.
@@ -180,8 +165,10 @@ extension CPU {
         let r: UInt32
         if isLeft {
             let wide = size == 4 ? (d << 32) | s : (d << 32) | (s << 16) | d
-            r = UInt32(truncatingIfNeeded: (wide << UInt64(count)) >> (size == 4 ? 32 : 32)) & UInt32(m)
-            setLazy(.shl, size, r, UInt32(d), count)
+            r = UInt32(truncatingIfNeeded: (wide << UInt64(count)) >> 32) & UInt32(m)
+            // Flags as SHL of the destination by the same count.
+            let c = UInt32(truncatingIfNeeded: (d << UInt64(count)) >> (UInt64(size) * 8)) & 1
+            flagsShift(size, r, cf: c, of: c ^ (r >> (UInt32(size) * 8 - 1)))
         } else {
             let wide = size == 4 ? (s << 32) | d : (d << 32) | (s << 16) | d
             r = UInt32(truncatingIfNeeded: wide >> UInt64(count)) & UInt32(m)
@@ -201,9 +188,7 @@ extension CPU {
         let op = i.op
         var bit = offset & (bits - 1)
         let apply: (UInt32) -> UInt32? = { [self] v in
-            materializeFlags()
-            let was = (v >> bit) & 1 != 0
-            flagBits = (flagBits & ~EFLAGS.cf) | (was ? EFLAGS.cf : 0)
+            setCarry((v >> bit) & 1 != 0)
             switch op {
             case .bts: return v | (1 << bit)
             case .btr: return v & ~(1 << bit)
@@ -232,17 +217,15 @@ extension CPU {
     func bitScan(_ i: Instr) throws(CPUException) {
         let size = i.osize
         let v = try readRM(i, size) & sizeMask(size)
-        materializeFlags()
-        if v == 0 { flagBits |= EFLAGS.zf; return }
-        flagBits &= ~EFLAGS.zf
+        setFlag(EFLAGS.zf, v == 0)
+        if v == 0 { return }
         let r = i.op == .bsf ? UInt32(v.trailingZeroBitCount) : UInt32(31 - v.leadingZeroBitCount)
         setReg(Int(i.reg), size: size, r)
     }
 
     /// DAA DAS AAA AAS AAM AAD (SDM pseudo-code for each).
     func bcd(_ i: Instr) throws(CPUException) {
-        materializeFlags()
-        let al = reg8(0), oldCF = flagBits & EFLAGS.cf != 0, oldAF = flagBits & EFLAGS.af != 0
+        let al = reg8(0), oldCF = cf, oldAF = af
         switch i.op {
         case .daa, .das:
             var a = al, c = false, af = false

@@ -32,18 +32,19 @@ extension CPU {
         default:
             // LOOP family and JECXZ count in CX or ECX by the address size (SDM LOOP/LOOPcc).
             let asize: UInt8 = i.asize16 ? 2 : 4
+            // The counter is written after the jump's limit check, so a #GP leaves it as it was.
             var count = reg(Reg.ecx, size: asize)
             var taken: Bool
             if i.op == .jecxz {
                 taken = count == 0
             } else {
                 count = (count &- 1) & sizeMask(asize)
-                setReg(Reg.ecx, size: asize, count)
                 taken = count != 0
                 if i.op == .loope { taken = taken && zf }
                 if i.op == .loopne { taken = taken && !zf }
             }
             if taken { try jumpNear(nextEIP &+ i.imm, size) }
+            if i.op != .jecxz { setReg(Reg.ecx, size: asize, count) }
         }
     }
 }

@@ -5,10 +5,9 @@
 extension CPU {
     // ---- Operand access ----
     /// Effective address of the memory operand (SDM Vol. 2 §2.1.5), wrapped to 16 bits under 0x67.
+    /// A missing base or index names the zero register (`Instr.noRegister`).
     @inline(__always) func ea(_ i: Instr) -> UInt32 {
-        var a = i.disp
-        if i.base != 0xFF { a &+= regs[Int(i.base)] }
-        if i.index != 0xFF { a &+= regs[Int(i.index)] << UInt32(i.scale) }
+        let a = i.disp &+ regs[Int(i.base)] &+ (regs[Int(i.index)] &<< UInt32(i.scale))
         return i.asize16 ? a & 0xFFFF : a
     }
     @inline(__always) func readRM(_ i: Instr, _ size: UInt8) throws(CPUException) -> UInt32 {
@@ -76,7 +75,7 @@ extension CPU {
         case .test:
             let b = try readLoc(i.src, i, i.osize)
             let a = try readLoc(i.dst, i, i.osize)
-            setLazy(.logic, i.osize, a & b, a, b)
+            flagsLogic(i.osize, a & b)
         case .inc, .dec, .not, .neg: try unary(i)
         case .mul, .imul1, .div, .idiv: try mulDiv(i)
         case .imul: try imul(i)
@@ -107,12 +106,10 @@ extension CPU {
             if condition(i.cond) { setReg(Int(i.reg), size: i.osize, v) }
         case .setcc: try writeRM(i, 1, condition(i.cond) ? 1 : 0)
         case .lahf:
-            materializeFlags()
-            setReg8(4, (flagBits & (EFLAGS.sf | EFLAGS.zf | EFLAGS.af | EFLAGS.pf | EFLAGS.cf)) | EFLAGS.reserved1)
+            setReg8(4, (statusBits() & (EFLAGS.sf | EFLAGS.zf | EFLAGS.af | EFLAGS.pf | EFLAGS.cf)) | EFLAGS.reserved1)
         case .sahf:
-            materializeFlags()
             let mask = EFLAGS.sf | EFLAGS.zf | EFLAGS.af | EFLAGS.pf | EFLAGS.cf
-            flagBits = (flagBits & ~mask) | (reg8(4) & mask)
+            loadStatus((statusBits() & ~mask) | (reg8(4) & mask))
         case .push, .pop, .pusha, .popa, .pushf, .popf, .enter, .leave, .pushSeg, .popSeg: try stackOp(i)
         case .xlat:
             let off = (i.asize16 ? regs[Reg.ebx] & 0xFFFF : regs[Reg.ebx]) &+ reg8(0)
@@ -120,9 +117,9 @@ extension CPU {
         case .jmp, .jcc, .jmpIndirect, .call, .callIndirect, .ret, .loop, .loope, .loopne, .jecxz:
             try nearControl(i)
         case .movs, .cmps, .stos, .lods, .scas, .ins, .outs: try stringOp(i)
-        case .clc: setFlag(EFLAGS.cf, false)
-        case .stc: setFlag(EFLAGS.cf, true)
-        case .cmc: setFlag(EFLAGS.cf, !cf)
+        case .clc: setCarry(false)
+        case .stc: setCarry(true)
+        case .cmc: setCarry(!cf)
         case .cld: flagBits &= ~EFLAGS.df
         case .std: flagBits |= EFLAGS.df
         case .nop, .pause: break

@@ -84,7 +84,7 @@ extension CPU {
         var p = newESP
         for v in values {
             p = ssCache.big ? p &- UInt32(gateSize) : (p &- UInt32(gateSize)) & 0xFFFF
-            guard p &+ UInt32(gateSize) &- 1 <= ssCache.limit else { throw .ss(UInt32(newSS & 0xFFFC)) }
+            guard withinLimit(ssCache, p, UInt32(gateSize)) else { throw .ss(UInt32(newSS & 0xFFFC)) }
             try writeSlow(ssCache.base &+ p, Int(gateSize), v, user: false)
         }
         segs[Seg.ss] = ssCache

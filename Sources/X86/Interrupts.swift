@@ -21,6 +21,9 @@ public enum InterceptAction: Sendable, Equatable {
     case handled
     /// Stop the run with this reason.
     case stop(StopReason)
+    /// Deliver this exception instead (a monitor reflecting the fault the
+    /// guest's own tables would give, with the guest's error code).
+    case reflect(CPUException)
 }
 
 extension CPU {
@@ -38,6 +41,7 @@ extension CPU {
                 case .deliver: break
                 case .handled: return nil
                 case .stop(let r): return r
+                case .reflect(let other): (vector, code) = (other.vector, other.errorCode)
                 }
             } else if stopOnException {
                 return .exception(e)
@@ -45,6 +49,7 @@ extension CPU {
             exceptionCounts[Int(e.vector)] &+= 1
         }
         var first: UInt8? = nil
+        var retries = 0
         while true {
             do {
                 // Every event delivered here is external to the program — an
@@ -54,6 +59,18 @@ extension CPU {
                 try interrupt(vector, errorCode: code, returnEIP: eip, software: false, external: true)
                 return stopRequest
             } catch {
+                var error = error
+                // A monitor sees faults raised while delivering, too: a hidden page
+                // fault on the handler's stack is its to fix, and delivery is retried.
+                if let hook = exceptionIntercept, retries < 16 {
+                    retries += 1
+                    switch hook(self, error) {
+                    case .handled: continue
+                    case .stop(let r): return r
+                    case .reflect(let other): error = other
+                    case .deliver: break
+                    }
+                }
                 // An exception while delivering another (SDM Vol. 3 Table 6-5).
                 let second = error.vector
                 if vector == Vector.df { return .tripleFault }
@@ -123,7 +140,7 @@ extension CPU {
         var p = sp
         for v in frame {
             p = big ? p &- slot : (p &- slot) & 0xFFFF
-            guard p &+ slot &- 1 <= ssCache.limit || ssCache.expandDown else { throw .ss(newCPL < cpl ? UInt32(ssCache.selector & 0xFFFC) + ext : ext) }
+            guard withinLimit(ssCache, p, slot) else { throw .ss(newCPL < cpl ? UInt32(ssCache.selector & 0xFFFC) + ext : ext) }
             // The pushes are made at the new CPL: user-mode accesses when a
             // same-level delivery stays at CPL 3 (SDM Vol. 3 §4.6; only the IDT,
             // GDT/LDT and TSS reads are implicit supervisor accesses).
@@ -141,8 +158,18 @@ extension CPU {
         halted = false
     }
 
-    /// SSn:ESPn for privilege level `level` from the current 32-bit TSS.
+    /// SSn:ESPn for privilege level `level` from the current TSS (SDM Vol. 3
+    /// §6.12.1 and INT n: "IF current TSS is 32-bit ... ELSE (* TSS is 16-bit *)").
     func stackFromTSS(level: UInt8, ext: UInt32) throws(CPUException) -> (UInt16, UInt32) {
+        let type = Int(tr.access & 0xF)
+        if type == SystemType.tss16 || type == SystemType.tss16Busy {
+            // 16-bit TSS (Figure 7-11): SPn at 2 + 4n, SSn at 4 + 4n.
+            let offset = 2 + UInt32(level) * 4
+            guard tr.usable, offset + 3 <= tr.limit else { throw .ts(UInt32(tr.selector & 0xFFFC) + ext) }
+            let sp = try readSlow(tr.base &+ offset, 2, user: false)
+            let ss = UInt16(try readSlow(tr.base &+ offset + 2, 2, user: false))
+            return (ss, sp)
+        }
         let offset = 4 + UInt32(level) * 8
         guard tr.usable, offset + 5 <= tr.limit else { throw .ts(UInt32(tr.selector & 0xFFFC) + ext) }
         let esp = try readSlow(tr.base &+ offset, 4, user: false)

@@ -31,11 +31,13 @@ extension CPU {
         for i in 0..<TLB.entries where global || !tlb.global[i] {
             tlb.readTag[i] = 0; tlb.writeTag[i] = 0; tlb.global[i] = false
         }
+        blocks.newEpoch()   // the jump cache holds translations too (BlockCache.swift)
     }
     /// INVLPG: drops the entry for one linear address.
     public func flushTLB(linear: UInt32) {
         let i = Int((linear >> 12) & UInt32(TLB.entries - 1))
         tlb.readTag[i] = 0; tlb.writeTag[i] = 0; tlb.global[i] = false
+        blocks.newEpoch()
     }
     /// Drops every write tag that maps physical page `page`: it now holds code.
     func dropWriteTags(physicalPage page: UInt32) {
@@ -43,22 +45,17 @@ extension CPU {
     }
 
     @inline(__always) var userMode: Bool { cpl == 3 }
-    @inline(__always) func tagFor(_ linear: UInt32) -> UInt32 { (linear & 0xFFFF_F000) | 1 | (cpl == 3 ? 2 : 0) }
-    /// Supervisor accesses ignore the user bit of a tag.
-    @inline(__always) var tagMask: UInt32 { cpl == 3 ? 0xFFFF_FFFF : 0xFFFF_FFFD }
 
     // ---- Segmentation ----
     /// Offset → linear address with the limit and type checks of SDM Vol. 3
     /// §5.3 and §5.4.  Faults are #SS for the stack segment, #GP otherwise.
+    /// The fast path is one 64-bit compare against the bound the segment
+    /// cache keeps for its kind of access (CPU.swift, `SegmentCache`).
     @inline(__always) func linear(_ seg: Int, _ offset: UInt32, _ size: UInt32, write: Bool) throws(CPUException) -> UInt32 {
-        let s = segs[seg]
-        let last = offset &+ (size - 1)
-        // Access byte bits 4..1 = S, code, conforming/expand-down, readable/writable:
-        // an expand-up writable data segment is 1001x, readable code 11x1x.
-        let a = s.access
-        let ok = write ? a & 0x1E == 0x12 : (a & 0x1C == 0x10 || a & 0x1A == 0x1A)
-        if _fastPath(ok && s.usable && last >= offset && last <= s.limit) {
-            return s.base &+ offset
+        let s = segs + seg
+        let last = UInt64(offset) &+ UInt64(size &- 1)
+        if _fastPath(last < (write ? s.pointee.writeEnd : s.pointee.readEnd)) {
+            return s.pointee.base &+ offset
         }
         return try linearSlow(seg, offset, size, write: write)
     }
@@ -80,49 +77,51 @@ extension CPU {
     }
 
     // ---- Linear reads and writes ----
-    @inline(__always) public func readLinear8(_ lin: UInt32) throws(CPUException) -> UInt32 {
+    /// The TLB fast path: the host address of `size` bytes at `lin` when the
+    /// entry for `lin`'s page is valid for this privilege and the access
+    /// stays within the page, else nil.  The expected tag is built from the
+    /// access's *last* byte: an entry only ever holds a page congruent to its
+    /// index, so the tag of the next page never matches and a page-crossing
+    /// access falls to the slow path without a separate test.
+    @inline(__always) func hostRead(_ lin: UInt32, _ size: UInt32) -> UnsafeMutableRawPointer? {
         let i = Int((lin >> 12) & UInt32(TLB.entries - 1))
-        if _fastPath(tlb.readTag[i] & tagMask == tagFor(lin)) {
-            return UInt32(ram[Int(tlb.phys[i] | (lin & 0xFFF))])
+        if _fastPath(tlb.readTag[i] | tlbUserOr == ((lin &+ (size &- 1)) & 0xFFFF_F000) | 3) {
+            return UnsafeMutableRawPointer(ram + Int(tlb.phys[i] | (lin & 0xFFF)))
         }
+        return nil
+    }
+    /// The same for writes; a write tag implies a read one (a writable page
+    /// is readable, SDM Vol. 3 §4.6), so read-modify-writes use this alone.
+    @inline(__always) func hostWrite(_ lin: UInt32, _ size: UInt32) -> UnsafeMutableRawPointer? {
+        let i = Int((lin >> 12) & UInt32(TLB.entries - 1))
+        if _fastPath(tlb.writeTag[i] | tlbUserOr == ((lin &+ (size &- 1)) & 0xFFFF_F000) | 3) {
+            return UnsafeMutableRawPointer(ram + Int(tlb.phys[i] | (lin & 0xFFF)))
+        }
+        return nil
+    }
+
+    @inline(__always) public func readLinear8(_ lin: UInt32) throws(CPUException) -> UInt32 {
+        if let h = hostRead(lin, 1) { return UInt32(h.load(as: UInt8.self)) }
         return try readSlow(lin, 1, user: userMode)
     }
     @inline(__always) public func readLinear16(_ lin: UInt32) throws(CPUException) -> UInt32 {
-        let i = Int((lin >> 12) & UInt32(TLB.entries - 1))
-        if _fastPath(tlb.readTag[i] & tagMask == tagFor(lin) && lin & 0xFFF <= 0xFFE) {
-            return UInt32(UnsafeRawPointer(ram + Int(tlb.phys[i] | (lin & 0xFFF))).loadUnaligned(as: UInt16.self))
-        }
+        if let h = hostRead(lin, 2) { return UInt32(h.loadUnaligned(as: UInt16.self)) }
         return try readSlow(lin, 2, user: userMode)
     }
     @inline(__always) public func readLinear32(_ lin: UInt32) throws(CPUException) -> UInt32 {
-        let i = Int((lin >> 12) & UInt32(TLB.entries - 1))
-        if _fastPath(tlb.readTag[i] & tagMask == tagFor(lin) && lin & 0xFFF <= 0xFFC) {
-            return UnsafeRawPointer(ram + Int(tlb.phys[i] | (lin & 0xFFF))).loadUnaligned(as: UInt32.self)
-        }
+        if let h = hostRead(lin, 4) { return h.loadUnaligned(as: UInt32.self) }
         return try readSlow(lin, 4, user: userMode)
     }
     @inline(__always) public func writeLinear8(_ lin: UInt32, _ v: UInt32) throws(CPUException) {
-        let i = Int((lin >> 12) & UInt32(TLB.entries - 1))
-        if _fastPath(tlb.writeTag[i] & tagMask == tagFor(lin)) {
-            ram[Int(tlb.phys[i] | (lin & 0xFFF))] = UInt8(truncatingIfNeeded: v)
-            return
-        }
+        if let h = hostWrite(lin, 1) { h.storeBytes(of: UInt8(truncatingIfNeeded: v), as: UInt8.self); return }
         try writeSlow(lin, 1, v, user: userMode)
     }
     @inline(__always) public func writeLinear16(_ lin: UInt32, _ v: UInt32) throws(CPUException) {
-        let i = Int((lin >> 12) & UInt32(TLB.entries - 1))
-        if _fastPath(tlb.writeTag[i] & tagMask == tagFor(lin) && lin & 0xFFF <= 0xFFE) {
-            UnsafeMutableRawPointer(ram + Int(tlb.phys[i] | (lin & 0xFFF))).storeBytes(of: UInt16(truncatingIfNeeded: v), as: UInt16.self)
-            return
-        }
+        if let h = hostWrite(lin, 2) { h.storeBytes(of: UInt16(truncatingIfNeeded: v), toByteOffset: 0, as: UInt16.self); return }
         try writeSlow(lin, 2, v, user: userMode)
     }
     @inline(__always) public func writeLinear32(_ lin: UInt32, _ v: UInt32) throws(CPUException) {
-        let i = Int((lin >> 12) & UInt32(TLB.entries - 1))
-        if _fastPath(tlb.writeTag[i] & tagMask == tagFor(lin) && lin & 0xFFF <= 0xFFC) {
-            UnsafeMutableRawPointer(ram + Int(tlb.phys[i] | (lin & 0xFFF))).storeBytes(of: v, as: UInt32.self)
-            return
-        }
+        if let h = hostWrite(lin, 4) { h.storeBytes(of: v, toByteOffset: 0, as: UInt32.self); return }
         try writeSlow(lin, 4, v, user: userMode)
     }
 

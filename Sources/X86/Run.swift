@@ -41,30 +41,38 @@ extension CPU {
             }
             interruptShadow = false
             if halted { return .halted }
-            if _slowPath(!breakpoints.isEmpty) {
+            if _slowPath(breakpointsActive) {
                 let lin = segs[Seg.cs].base &+ eip
                 if breakpoints.contains(lin) && resumeAddress != lin { return .breakpoint(lin) }
                 resumeAddress = nil
             }
             do {
                 let id = try blockAtEIP()
-                let block = blocks.blockTable[Int(id)]
-                var k = Int(block.first)
-                // Stop at the block's end or when the budget runs out, whichever is first.
-                let last = k + Int(min(UInt64(block.count), end - instructions))
-                exitBlock = false
-                while k < last {
-                    let ins = blocks.pool[k]
-                    nextEIP = eip &+ UInt32(ins.length)
-                    if _slowPath(ins.traitBits & interceptMask != 0), let hook = instructionIntercept, try hook(self, ins) {
-                        // The intercept emulated the instruction and set EIP itself.
-                    } else {
-                        try execute(ins)
-                    }
-                    eip = nextEIP
-                    instructions &+= 1
-                    k += 1
-                    if _slowPath(exitBlock) { break }
+                let b = blocks.blockTable + Int(id)
+                if _fastPath(b.pointee.traits & interceptMask == 0) {
+                    // No instruction here can meet the intercept: nothing to check per instruction.
+                    try runBlocks(id, end: end)
+                } else {
+                    var p = blocks.pool + Int(b.pointee.first)
+                    let stop = p + Int(min(UInt64(b.pointee.count), end - instructions))
+                    exitBlock = false
+                    repeat {
+                        if p.pointee.traitBits & interceptMask != 0, let hook = instructionIntercept {
+                            nextEIP = eip &+ UInt32(p.pointee.length)
+                            if try hook(self, p.pointee) {
+                                // The intercept emulated the instruction and set `nextEIP`
+                                // itself, maybe elsewhere: the rest of the block may not follow.
+                                exitBlock = true
+                                eip = nextEIP
+                                instructions &+= 1
+                            } else {
+                                try executeOne(p)
+                            }
+                        } else {
+                            try executeOne(p)
+                        }
+                        p += 1
+                    } while p < stop && !exitBlock
                 }
                 if let stop = stopRequest { return stop }
             } catch {
@@ -80,14 +88,32 @@ extension CPU {
         return r == .limit ? nil : r
     }
 
-    /// Finds the block for CS:EIP, building it on a miss.
+    /// Finds the block for CS:EIP: through the jump cache, else by
+    /// translating EIP and looking the physical address up, else by building it.
     @inline(__always) func blockAtEIP() throws(CPUException) -> Int32 {
+        let cs = segs + Seg.cs
+        if _slowPath(eip > cs.pointee.limit) { throw .gp(0) }
+        let lin = cs.pointee.base &+ eip
+        let e = blocks.jumpEntry(lin)
+        let stamp = blocks.stamp(big: cs.pointee.big, user: cpl == 3)
+        if _fastPath(e.pointee.lin == lin && e.pointee.stamp == stamp) {
+            let id = e.pointee.id
+            if _fastPath(blocks.blockTable[Int(id)].valid) { return id }
+        }
+        let id = try lookupBlock(lin)
+        let b = blocks.blockTable[Int(id)]
+        if b.page1 == b.page0 && blocks.index[BlockCache.slot(b.key)] == id {
+            e.pointee = JumpEntry(lin: lin, stamp: stamp, id: id)
+        }
+        return id
+    }
+
+    /// The block at linear address `lin` (CS:EIP) through the TLB and the physical index.
+    func lookupBlock(_ lin: UInt32) throws(CPUException) -> Int32 {
         let cs = segs[Seg.cs]
-        if _slowPath(eip > cs.limit) { throw .gp(0) }
-        let lin = cs.base &+ eip
         let i = Int((lin >> 12) & UInt32(TLB.entries - 1))
         let phys: UInt32
-        if tlb.readTag[i] & tagMask == tagFor(lin) {
+        if tlb.readTag[i] | tlbUserOr == (lin & 0xFFFF_F000) | 3 {
             phys = tlb.phys[i] | (lin & 0xFFF)
         } else {
             phys = try translate(lin, write: false, user: userMode)
@@ -105,6 +131,15 @@ extension CPU {
     }
 
     /// Decodes a block of up to 32 instructions starting at `phys`.
+    ///
+    /// A block is a trace (performance.md §2): it goes on through a near JMP
+    /// or CALL whose target lies in the same page, so that a call to a small
+    /// helper costs no block lookup.  A RET that ends a helper entered this
+    /// way is predicted to return behind its CALL (the `.retGuarded` form,
+    /// with the expected EIP as an offset in `imm2`): the trace goes on
+    /// there, and the block ends early if the return goes elsewhere.  The
+    /// offsets between the instructions of a trace are fixed wherever the
+    /// page is mapped, since they stay in one page.
     func buildBlock(eip startEIP: UInt32, phys startPhys: UInt32, key: UInt64) throws(CPUException) -> Int32 {
         if blocks.blockCount == BlockCache.maxBlocks
             || blocks.poolUsed + BlockCache.maxBlockLength > BlockCache.poolCapacity {
@@ -113,11 +148,16 @@ extension CPU {
         let id = Int32(blocks.blockCount)
         let first = blocks.poolUsed
         var count = 0
+        var traits: UInt16 = 0
         var eip = startEIP, phys = startPhys
         let page0 = startPhys >> 12
         var page1 = page0
         let cs = segs[Seg.cs]
         var buf = [UInt8](repeating: 0, count: 16)
+        // The bytes decoded, as one range of the page (a trace may leave gaps in it).
+        var lo = startPhys, hi = startPhys
+        // Return addresses of the calls the trace went into.
+        var returns: [UInt32] = []
         while count < BlockCache.maxBlockLength {
             let avail = min(Decoder.maxLength, Int(0x1000 - (phys & 0xFFF)))
             for k in 0..<avail { buf[k] = UInt8(readPhysical(phys &+ UInt32(k), 1)) }
@@ -151,18 +191,40 @@ extension CPU {
                 if count == 0 { throw .gp(0) }
                 break
             }
+            let length = UInt32(ins.length)
+            lo = min(lo, phys); hi = max(hi, phys &+ length)
+            // Where a trace may go on after a near transfer, if anywhere.
+            var follow: UInt32?
+            switch ins.fast {
+            case .call, .jmp:
+                follow = eip &+ length &+ ins.imm
+                if ins.fast == .call { returns.append(eip &+ length) }
+            case .ret:
+                if let back = returns.popLast() {
+                    follow = back
+                    ins.fast = .retGuarded
+                    ins.imm2 = back &- eip
+                }
+            default: break
+            }
             blocks.pool[first + count] = ins
+            traits |= ins.traitBits
             count += 1
-            eip &+= UInt32(ins.length)
-            phys &+= UInt32(ins.length)
-            if ins.op == .invalid || ins.traits.contains(.endsBlock) || crossed || phys & 0xFFF == 0 { break }
+            if let target = follow, !crossed, target <= cs.limit, (phys &+ (target &- eip)) >> 12 == page0 {
+                phys = phys &+ (target &- eip)
+                eip = target
+            } else {
+                eip &+= length
+                phys &+= length
+                if ins.op == .invalid || ins.traits.contains(.endsBlock) || crossed || phys & 0xFFF == 0 { break }
+            }
             if breakpointPages.contains(page0) && breakpoints.contains(cs.base &+ eip) { break }
         }
         blocks.poolUsed += count
         blocks.blockCount += 1
         blocks.built += 1
-        blocks.blockTable[Int(id)] = Block(key: key, phys: startPhys, bytes: eip &- startEIP, first: Int32(first),
-                                           count: Int32(count), valid: true, page0: page0, page1: page1)
+        blocks.blockTable[Int(id)] = Block(key: key, phys: lo, bytes: hi &- lo, first: Int32(first),
+                                           count: Int32(count), valid: true, page0: page0, page1: page1, traits: traits)
         // Only RAM is cached; code fetched from elsewhere is decoded again each time.
         if UInt64(startPhys) < UInt64(ramSize) && UInt64(page1) << 12 < UInt64(ramSize) {
             blocks.index[BlockCache.slot(key)] = id

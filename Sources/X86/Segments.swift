@@ -106,6 +106,15 @@ extension CPU {
         cpl = newCPL
     }
 
+    /// True when `size` bytes at `offset` lie within the segment's limit, for
+    /// an expand-up or an expand-down segment (SDM Vol. 3 §5.3): the check of
+    /// every push onto a new stack.
+    func withinLimit(_ s: SegmentCache, _ offset: UInt32, _ size: UInt32) -> Bool {
+        let last = UInt64(offset) + UInt64(size) - 1
+        if s.expandDown { return UInt64(offset) > UInt64(s.limit) && last <= (s.big ? 0xFFFF_FFFF : 0xFFFF) }
+        return last <= UInt64(s.limit)
+    }
+
     /// After a return to an outer level, data segment registers the new level
     /// may not use become null (SDM RET, IRET: "FOR each of segment register (ES, FS, GS, and DS)").
     func nullInaccessibleSegments() {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Debugger
 import PC
 import X86
 #if canImport(Glibc)
@@ -7,6 +8,8 @@ import Glibc
 
 /// `ringside [GUEST]`: the TUI.  Until the TUI lands it runs the guest (or
 /// the built-in demo) headless, exactly like `ringside run`.
+/// `ringside GUEST --batch [-x FILE]...` runs command files instead (Batch.swift);
+/// `-x` alone implies `--batch` until the TUI can run them.
 struct Open: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "open", abstract: "Open a guest (the built-in demo when none is given).")
@@ -17,11 +20,30 @@ struct Open: ParsableCommand {
     @Option(help: "native, trap, bt, vtx or pv.")
     var technique: Technique = .native
 
+    @Flag(help: "No TUI: run the command files, then standard input, and print the transcript.")
+    var batch = false
+
+    @Option(name: .customShort("x"), help: "A command file to run (repeatable).")
+    var commandFiles: [String] = []
+
+    @Option(help: "With --batch: at most this many instructions per command that runs the guest.")
+    var maxInstructions: UInt64?
+
     func run() throws {
         let path = guest ?? BuiltinDemo.path()
         guard let path else {
             complain("ringside: the built-in demo guest is missing (expected demos/build/hello.elf); name a guest file")
             throw ExitCode(66)
+        }
+        if batch || !commandFiles.isEmpty {
+            guard technique == .native else {
+                complain("ringside: technique '\(technique.rawValue)' is not available yet; only native runs today")
+                throw ExitCode(64)
+            }
+            var options = SessionOptions()
+            options.technique = technique.rawValue
+            options.maxInstructions = maxInstructions
+            throw ExitCode(Batch.run(guest: path, files: commandFiles, options: options))
         }
         var r = Run()
         r.guest = path

@@ -2,6 +2,7 @@
 // swift-argument-parser.  This file only wires options to the modules.
 
 import ArgumentParser
+import Monitors
 import PC
 import X86
 #if canImport(Glibc)
@@ -13,14 +14,13 @@ struct Ringside: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ringside",
         abstract: "A terminal debugger and monitor for x86 guests under software full virtualization.",
-        subcommands: [Open.self, Run.self],
+        subcommands: [Open.self, Run.self, GDB.self],
         defaultSubcommand: Open.self)
 }
 
-/// Techniques (DESIGN.md "The five techniques").
-enum Technique: String, ExpressibleByArgument, CaseIterable {
-    case native, trap, bt, vtx, pv
-}
+/// Techniques (DESIGN.md "The five techniques"), from the Monitors module.
+typealias Technique = Monitors.Technique
+extension Monitors.Technique: ExpressibleByArgument {}
 
 /// Parses 0x-prefixed hex or decimal numbers.
 struct Address: ExpressibleByArgument {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Monitors
 import PC
 import X86
 #if canImport(Glibc)
@@ -40,6 +41,9 @@ struct Run: ParsableCommand {
     @Option(help: "Entry point of a flat binary (default: the load address).")
     var entry: Address?
 
+    @Option(help: "Write every monitor event to FILE as JSON Lines.")
+    var trapLog: String?
+
     @Option(help: "Print the final state: json.")
     var dumpState: String?
 
@@ -53,11 +57,11 @@ struct Run: ParsableCommand {
     }
 
     func run() throws {
-        guard technique == .native else {
-            complain("ringside: technique '\(technique.rawValue)' is not available yet; only native runs today")
+        guard let vm = VirtualMachine(technique: technique, memoryMiB: memory) else {
+            complain("ringside: technique '\(technique.rawValue)' is not available yet")
             throw ExitCode(64)
         }
-        let machine = Machine.standardPC(memoryMiB: memory)
+        let machine = vm.machine
         var options = GuestOptions()
         options.flat = flat
         if let a = loadAddress { options.loadAddress = a.value }
@@ -66,13 +70,27 @@ struct Run: ParsableCommand {
         var input: [UInt8] = []
         do {
             let bytes = try GuestLoader.read(guest)
-            _ = try GuestLoader.load(bytes, path: guest, into: machine, options: options)
+            _ = try vm.load(bytes, path: guest, options: options)
             if let path = serialInput { input = try GuestLoader.read(path) }
         } catch {
             complain("ringside: \(error)")
             throw ExitCode(error.exitStatus)
         }
-        if flat { machine.cpu.stopOnException = true }
+        if flat {
+            // The differential hook reports the first exception instead of delivering it.
+            machine.cpu.exceptionIntercept = nil
+            machine.cpu.stopOnException = true
+        }
+        var logFile: UnsafeMutablePointer<FILE>?
+        if let path = trapLog {
+            guard let file = fopen(path, "w") else {
+                complain("ringside: \(path): cannot write the trap log")
+                throw ExitCode(73)
+            }
+            logFile = file
+            vm.log.observer = { event in fputs(event.jsonLine + "\n", file) }
+        }
+        defer { if let logFile { fclose(logFile) } }
         machine.onSerialOutput = { (byte: UInt8) in writeAll(1, [byte]) }
         signal(SIGINT) { _ in Machine.interruptRequested = true }
         let start = monotonicSeconds()
@@ -83,7 +101,7 @@ struct Run: ParsableCommand {
         } else {
             report(stop, machine)
         }
-        if stats { printStats(machine, wall: wall) }
+        if stats { printStats(machine, wall: wall); printEvents(vm) }
         throw ExitCode(flat && dumpState != nil && stop == .halted ? 0 : stop.exitStatus)
     }
 
@@ -136,4 +154,16 @@ func monotonicSeconds() -> Double {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+/// The trap log's totals for `--stats`: events and modeled cycles by kind, and the busiest instructions.
+func printEvents(_ vm: VirtualMachine) {
+    let log = vm.log
+    complain("technique:            \(vm.technique.rawValue)")
+    for kind in EventKind.allCases where log.count(kind) > 0 {
+        complain("events \(kind.rawValue): \(log.count(kind)) (\(log.cyclesByKind[kind] ?? 0) modeled cycles)")
+    }
+    for (mnemonic, n) in log.countsByInstruction.sorted(by: { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }).prefix(10) {
+        complain("events at \(mnemonic): \(n)")
+    }
 }

@@ -202,6 +202,26 @@ import Testing
         #expect(m.cpu.segs[Seg.ss].selector == Sel.data(3) && m.cpu.segs[Seg.cs].selector == Sel.code(3))
     }
 
+    /// The inner stack may be an expand-down segment: the frame must lie above its limit (SDM Vol. 3 §5.3).
+    @Test func inwardCallToAnExpandDownStack() {
+        for (esp0, ok) in [(UInt32(0xB000), true), (0x1018, true), (0x1014, false)] {
+            let m = SysMachine()
+            m.gdtGate(12, selector: Sel.code(0), offset: 0x2000, access: Acc.callGate(3), params: 2)
+            m.load([0xF4], at: 0x2000)
+            m.segment(13, base: 0, limit: 0x0FFF, access: Acc.expandDown(0), flags: 0x4)
+            m.w32(Layout.tss + 4, esp0); m.w32(Layout.tss + 8, 0x68)
+            m.enter(cpl: 3)
+            let stop = m.run(Self.ring3Caller, limit: 10)
+            if ok {
+                #expect(stop == .halted && m.cpu.cpl == 0 && m.cpu.esp == esp0 - 24)
+                #expect(m.dwords(esp0 - 24, 6) == [0x1011, 0x3B, 0x2222_2222, 0x1111_1111, 0x7800 - 8, 0x43])
+            } else {
+                expectFault(m, stop, .ss(0x68), eip: 0x100A)
+                #expect(m.cpu.cpl == 3 && m.cpu.esp == 0x7800 - 8)
+            }
+        }
+    }
+
     // MARK: direct far JMP/CALL (SDM Vol. 3 §5.8.1, §5.8.2; JMP/CALL "far pointer to a code segment")
 
     struct DirectCase: Sendable, CustomTestStringConvertible {

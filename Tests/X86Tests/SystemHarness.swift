@@ -220,8 +220,22 @@ final class SysMachine {
         cpu.flushTLB(global: true)
         try! cpu.writeCR(0, cpu.cr0 | CR0.pg | (wp ? CR0.wp : 0))
     }
-    func pte(_ linear: UInt32) -> UInt32 { u32(Layout.pageTable + 4 * (linear >> 12)) }
-    func setPTE(_ linear: UInt32, _ v: UInt32) { w32(Layout.pageTable + 4 * (linear >> 12), v) }
+    /// The page table for `linear`'s 4 MiB region: 0x21000 for 0-4 MiB, 0x22000 for 4-8 MiB, and so on
+    /// (created with PDE flags `pdeFlags` on first use).
+    func pageTable(for linear: UInt32, pdeFlags: UInt32 = 7) -> UInt32 {
+        let table = Layout.pageTable + 0x1000 * (linear >> 22)
+        if pde(linear) & PTE.present == 0 {
+            for k in 0..<1024 { w32(table + 4 * UInt32(k), 0) }
+            setPDE(linear, table | pdeFlags)
+        }
+        return table
+    }
+    /// Maps the 4 KiB page at `linear` to `phys` with PTE flags `flags` (A and D clear unless given).
+    func map(_ linear: UInt32, to phys: UInt32, flags: UInt32 = 7) {
+        w32(pageTable(for: linear) + 4 * ((linear >> 12) & 0x3FF), phys | flags)
+    }
+    func pte(_ linear: UInt32) -> UInt32 { u32(Layout.pageTable + 0x1000 * (linear >> 22) + 4 * ((linear >> 12) & 0x3FF)) }
+    func setPTE(_ linear: UInt32, _ v: UInt32) { w32(Layout.pageTable + 0x1000 * (linear >> 22) + 4 * ((linear >> 12) & 0x3FF), v) }
     func pde(_ linear: UInt32) -> UInt32 { u32(Layout.pageDirectory + 4 * (linear >> 22)) }
     func setPDE(_ linear: UInt32, _ v: UInt32) { w32(Layout.pageDirectory + 4 * (linear >> 22), v) }
 

@@ -1,1 +1,0 @@
-// Module Debugger: see DESIGN.md. Filled in by its own issue.

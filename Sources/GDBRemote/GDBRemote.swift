@@ -1,1 +1,0 @@
-// Module GDBRemote: see DESIGN.md. Filled in by its own issue.

@@ -1,0 +1,42 @@
+import PC
+import X86
+
+// A monitor owns the CPU's intercept points while a guest runs (the
+// exception, instruction and system-register intercepts of X86/CPU.swift)
+// and keeps the guest-visible vCPU.  The CPU never knows which monitor is
+// installed: each technique is a policy over the same faithful CPU.
+
+public protocol Monitor: AnyObject {
+    var technique: Technique { get }
+    /// Installs the monitor's intercepts and turns the loader's native
+    /// hand-off state (the CPU as `qemu -kernel` leaves it) into the
+    /// technique's real CPU state.
+    func boot(_ vm: VirtualMachine)
+    /// What the guest believes its CPU state is.
+    var vcpu: VCPU { get }
+    /// Guest-physical → host-physical, nil outside guest RAM.
+    func hostPhysical(_ guestPhysical: UInt32) -> UInt32?
+}
+
+/// `native`: no monitor work, guest-physical = host-physical, vCPU = CPU.
+public final class NativeMonitor: Monitor {
+    public let technique = Technique.native
+    unowned(unsafe) var vm: VirtualMachine?
+    public init() {}
+    public func boot(_ vm: VirtualMachine) {
+        self.vm = vm
+        // Count native exceptions in the trap log too, so `compare` can put them side by side.
+        vm.machine.cpu.exceptionIntercept = { [unowned vm] cpu, e in
+            vm.log.append(TrapEvent(time: vm.machine.now, technique: .native, kind: .exception,
+                                    code: UInt32(e.vector), detail: e.errorCode, eip: cpu.eip,
+                                    instruction: vm.instructionText(at: cpu.eip), guestCPL: cpu.cpl, realCPL: cpu.cpl,
+                                    outcome: "delivered through the IDT", cycles: vm.cost.nativeException))
+            return .deliver
+        }
+    }
+    public var vcpu: VCPU { vm.map { VCPU(native: $0.machine.cpu) } ?? VCPU() }
+    public func hostPhysical(_ gpa: UInt32) -> UInt32? {
+        guard let vm, gpa < vm.machine.ramSize else { return nil }
+        return gpa
+    }
+}

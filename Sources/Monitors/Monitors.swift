@@ -1,1 +1,0 @@
-// Module Monitors: see DESIGN.md. Filled in by its own issue.

@@ -1,0 +1,57 @@
+import PC
+import X86
+
+// A guest under one technique: the machine, its monitor, the trap log and
+// the cost model.  The command line, the debugger and `compare` all go
+// through this one type.
+
+public final class VirtualMachine {
+    public let technique: Technique
+    public let machine: Machine
+    public let monitor: Monitor
+    public let log = TrapLog()
+    public var cost = CostModel()
+    public private(set) var guest: LoadedGuest?
+
+    /// A machine with `memoryMiB` of guest RAM under `technique`; nil when
+    /// the technique is not available yet.
+    public init?(technique: Technique, memoryMiB: Int = 32) {
+        switch technique {
+        case .native:
+            monitor = NativeMonitor()
+            machine = Machine.standardPC(memoryMiB: memoryMiB)
+        case .trap:
+            monitor = TrapMonitor()
+            machine = Machine.standardPC(memoryMiB: memoryMiB, guestBase: MonitorLayout.guestBase)
+        default:
+            return nil
+        }
+        self.technique = technique
+    }
+
+    /// Loads a guest file (multiboot, ELF or flat) and boots it under the technique.
+    @discardableResult
+    public func load(_ bytes: [UInt8], path: String, options: GuestOptions) throws(LoadError) -> LoadedGuest {
+        let g = try GuestLoader.load(bytes, path: path, into: machine, options: options)
+        guest = g
+        monitor.boot(self)
+        return g
+    }
+
+    public func run(maxInstructions: UInt64 = .max) -> MachineStop {
+        machine.run(maxInstructions: maxInstructions)
+    }
+
+    /// The instruction at a linear address, disassembled (for the trap log).
+    public func instructionText(at eip: UInt32) -> String {
+        let cpu = machine.cpu
+        let lin = cpu.segs[Seg.cs].base &+ eip
+        var bytes: [UInt8] = []
+        for k in 0..<15 {
+            guard let b = try? cpu.readSlow(lin &+ UInt32(k), 1, user: false) else { break }
+            bytes.append(UInt8(b))
+        }
+        guard let line = Disassembler.disassemble(bytes, at: eip).first else { return "(unreadable)" }
+        return line.text
+    }
+}
