@@ -34,6 +34,7 @@ let package = Package(
         .executableTarget(name: "ringside-bench", dependencies: ["X86", "PC"], swiftSettings: fastCPU),
         .testTarget(name: "X86Tests", dependencies: ["X86"], resources: [.copy("Vectors")]),
         .testTarget(name: "PCTests", dependencies: ["PC", "X86"]),
+        .testTarget(name: "MonitorsTests", dependencies: ["Monitors", "PC", "X86"]),
         .testTarget(name: "DebuggerTests", dependencies: ["Debugger", "PC", "X86"], resources: [.copy("Golden")]),
         .testTarget(name: "GDBRemoteTests", dependencies: ["GDBRemote", "PC", "X86"]),
     ]

@@ -16,6 +16,9 @@ public protocol Monitor: AnyObject {
     var vcpu: VCPU { get }
     /// Guest-physical → host-physical, nil outside guest RAM.
     func hostPhysical(_ guestPhysical: UInt32) -> UInt32?
+    /// Bytes at a guest-linear address as the guest kernel would read them
+    /// (through the guest's own page tables), without side effects.
+    func guestBytes(linear: UInt32, count: Int) -> [UInt8]?
 }
 
 /// `native`: no monitor work, guest-physical = host-physical, vCPU = CPU.
@@ -38,5 +41,16 @@ public final class NativeMonitor: Monitor {
     public func hostPhysical(_ gpa: UInt32) -> UInt32? {
         guard let vm, gpa < vm.machine.ramSize else { return nil }
         return gpa
+    }
+    public func guestBytes(linear: UInt32, count: Int) -> [UInt8]? {
+        guard let cpu = vm?.machine.cpu else { return nil }
+        var out: [UInt8] = []
+        for k in 0..<count {
+            let w = cpu.walk(linear &+ UInt32(k))
+            let phys = cpu.pagingEnabled ? w.physical : linear &+ UInt32(k)
+            guard let p = phys, p < cpu.ramSize else { return out.isEmpty ? nil : out }
+            out.append(UInt8(cpu.readPhysical(p, 1)))
+        }
+        return out
     }
 }

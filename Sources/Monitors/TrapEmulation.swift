@@ -48,6 +48,7 @@ extension TrapMonitor {
             if ins.op == .ltr {
                 state.tr = sel
                 markGuestTSSBusy(sel)
+                loadGuestGDT()          // the busy bit LTR sets shows in the shadow too
                 return done("guest TR = \(hex(sel, digits: 4)); the CPU keeps the monitor's TSS")
             }
             state.ldtr = sel

@@ -37,6 +37,15 @@ public final class TrapMonitor: Monitor {
     public init() {}
 
     public func hostPhysical(_ gpa: UInt32) -> UInt32? { mem?.host(gpa) }
+    public func guestBytes(linear: UInt32, count: Int) -> [UInt8]? {
+        guard let mem else { return nil }
+        var out: [UInt8] = []
+        for k in 0..<count {
+            guard let b = mem.readLinear(linear &+ UInt32(k), 1, vcpu: state) else { return out.isEmpty ? nil : out }
+            out += b
+        }
+        return out
+    }
 
     /// The guest believes it runs at CPL 0 when the CPU is at 1.
     var guestCPL: UInt8 { cpu.cpl == 1 ? 0 : cpu.cpl }

@@ -42,16 +42,11 @@ public final class VirtualMachine {
         machine.run(maxInstructions: maxInstructions)
     }
 
-    /// The instruction at a linear address, disassembled (for the trap log).
+    /// The instruction at CS:EIP, disassembled from guest memory (for the trap log).
     public func instructionText(at eip: UInt32) -> String {
-        let cpu = machine.cpu
-        let lin = cpu.segs[Seg.cs].base &+ eip
-        var bytes: [UInt8] = []
-        for k in 0..<15 {
-            guard let b = try? cpu.readSlow(lin &+ UInt32(k), 1, user: false) else { break }
-            bytes.append(UInt8(b))
-        }
-        guard let line = Disassembler.disassemble(bytes, at: eip).first else { return "(unreadable)" }
+        let lin = machine.cpu.segs[Seg.cs].base &+ eip
+        guard let bytes = monitor.guestBytes(linear: lin, count: 15),
+              let line = Disassembler.disassemble(bytes, at: eip).first else { return "(unreadable)" }
         return line.text
     }
 }

@@ -139,7 +139,11 @@ public final class CPU {
     /// External interrupt requests (the machine's PIC).  Not retained — the
     /// machine owns its PIC and outlives the CPU's use of it — and unowned so
     /// the run loop pays no weak-reference load per block.
-    public unowned(unsafe) var interrupts: InterruptSource?
+    public unowned(unsafe) var interrupts: InterruptSource? { didSet { interruptPollStale = true } }
+    /// The PIC's last answer to `interruptPending`, and whether it must be
+    /// asked again (Run.swift, `interruptRequested`).
+    var interruptPollCache = false
+    var interruptPollStale = true
     /// Without an exception intercept: stop at the first exception instead of delivering it.
     public var stopOnException = false
     /// Called before an exception is delivered through the IDT.

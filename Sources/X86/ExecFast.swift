@@ -16,9 +16,9 @@
 extension CPU {
     /// Runs block `first` and the blocks that follow it, until one of them
     /// sets `exitBlock`, the budget (`instructions` reaching `end`) runs
-    /// out, or `run` has something to check before the next block: a
-    /// possible interrupt (IF = 1), breakpoints, or an instruction intercept
-    /// that could fire in the next block.
+    /// out, or `run` has something to check before the next block: an
+    /// interrupt that may be pending (IF = 1), breakpoints, or an instruction
+    /// intercept that could fire in the next block.
     @inline(never)
     func runBlocks(_ first: Int32, end: UInt64) throws(CPUException) {
         var id = first
@@ -28,7 +28,9 @@ extension CPU {
             // Stop at the block's end or when the budget runs out, whichever is first.
             exitBlock = false
             try execute(from: p, to: p + Int(min(UInt64(b.pointee.count), end &- instructions)))
-            if exitBlock || instructions >= end || flagBits & EFLAGS.if != 0 || breakpointsActive { return }
+            if exitBlock || instructions >= end || breakpointsActive { return }
+            // With IF = 1, `run` delivers a pending interrupt first, or asks the PIC again.
+            if flagBits & EFLAGS.if != 0 && (interruptPollStale || interruptPollCache) { return }
             id = try blockAtEIP()
             if blocks.blockTable[Int(id)].traits & interceptMask != 0 { return }
         }
@@ -56,6 +58,8 @@ extension CPU {
             switch p.pointee.fast {
             case .generic:
                 nextEIP = next
+                // Port I/O may change the PIC's answer (Run.swift, `interruptRequested`).
+                if p.pointee.traitBits & Traits.io.rawValue != 0 { interruptPollStale = true }
                 try execute(p.pointee)
                 next = nextEIP
 

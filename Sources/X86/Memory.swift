@@ -158,6 +158,7 @@ extension CPU {
             for k in 0..<size { v |= UInt32(ram[Int(phys) + k]) << (8 * UInt32(k)) }
             return v
         }
+        interruptPollStale = true   // a device may change the PIC's answer (Run.swift)
         if let bus { return bus.mmioRead(phys, size: size) }
         return size == 4 ? 0xFFFF_FFFF : (1 << (8 * UInt32(size))) - 1
     }
@@ -170,6 +171,7 @@ extension CPU {
             for k in 0..<size { ram[Int(phys) + k] = UInt8(truncatingIfNeeded: v >> (8 * UInt32(k))) }
             return
         }
+        interruptPollStale = true
         bus?.mmioWrite(phys, size: size, value: v)
     }
 

@@ -31,12 +31,16 @@ extension CPU {
     public func run(maxInstructions: UInt64) -> StopReason {
         let end = instructions &+ maxInstructions
         stopRequest = nil
+        interruptPollStale = true
         while instructions < end {
             // IF first: it is one bit test, the PIC's answer is not.
-            if flagBits & EFLAGS.if != 0, !interruptShadow, let pending = interrupts, pending.interruptPending {
+            if flagBits & EFLAGS.if != 0, !interruptShadow, interruptRequested(), let pending = interrupts {
                 halted = false
                 let vector = pending.acknowledgeInterrupt()
-                if let stop = deliver(event: .external(vector)) { return stop }
+                interruptPollStale = true
+                let stop = deliver(event: .external(vector))
+                interruptPollStale = true
+                if let stop { return stop }
                 continue
             }
             interruptShadow = false
@@ -59,6 +63,7 @@ extension CPU {
                     repeat {
                         if p.pointee.traitBits & interceptMask != 0, let hook = instructionIntercept {
                             nextEIP = eip &+ UInt32(p.pointee.length)
+                            defer { interruptPollStale = true }   // the intercept may emulate I/O
                             if try hook(self, p.pointee) {
                                 // The intercept emulated the instruction and set `nextEIP`
                                 // itself, maybe elsewhere: the rest of the block may not follow.
@@ -76,10 +81,28 @@ extension CPU {
                 }
                 if let stop = stopRequest { return stop }
             } catch {
-                if let stop = deliver(event: .exception(error)) { return stop }
+                let stop = deliver(event: .exception(error))
+                interruptPollStale = true   // an exception intercept may have touched devices
+                if let stop { return stop }
             }
         }
         return .limit
+    }
+
+    /// The PIC's INTR output, asked only when it may have changed.  Within
+    /// `run`, the devices change state only when the CPU talks to them: port
+    /// I/O (the rows with the `.io` trait), MMIO (Memory.swift), interrupt
+    /// acknowledge and delivery, an intercept.  Each of those marks the
+    /// answer stale; so does every call of `run`, since the machine updates
+    /// its devices between calls.  A block boundary with IF = 1 then costs a
+    /// flag test, not a call through the `InterruptSource` existential (with
+    /// its retain and release) per block.
+    @inline(__always) func interruptRequested() -> Bool {
+        if _slowPath(interruptPollStale) {
+            interruptPollCache = interrupts?.interruptPending ?? false
+            interruptPollStale = false
+        }
+        return interruptPollCache
     }
 
     /// Executes exactly one instruction (or delivers one pending event).

@@ -130,13 +130,18 @@ func writeFile(_ path: String, _ bytes: [UInt8]) {
     fclose(f)
 }
 
+/// Guest-physical access for the tests (host-physical guestBase + address).
 extension Machine {
-    func u32(_ a: UInt32) -> UInt32 { cpu.readPhysical(a, 4) }
-    func bytes(_ a: UInt32, _ n: Int) -> [UInt8] { (0..<n).map { ram[Int(a) + $0] } }
+    subscript(guest a: UInt32) -> UInt8 {
+        get { ram[Int(guestBase) + Int(a)] }
+        set { ram[Int(guestBase) + Int(a)] = newValue }
+    }
+    func u32(_ a: UInt32) -> UInt32 { get32(bytes(a, 4), 0) }
+    func bytes(_ a: UInt32, _ n: Int) -> [UInt8] { (0..<n).map { self[guest: a + UInt32($0)] } }
     func cString(_ a: UInt32) -> String {
         var s: [UInt8] = []
-        var p = Int(a)
-        while p < Int(ramSize), ram[p] != 0, s.count < 4096 { s.append(ram[p]); p += 1 }
+        var p = a
+        while p < guestSize, self[guest: p] != 0, s.count < 4096 { s.append(self[guest: p]); p += 1 }
         return String(decoding: s, as: UTF8.self)
     }
 }
@@ -261,16 +266,35 @@ struct MultibootLoaderTests {
         var e = multibootELF(code: code, bss: 0x100)
         e.segments.append(.init(paddr: 0x20_0000, data: [1, 2, 3, 4, 5], memsz: 0x1000))
         let m = Machine.standardPC()
-        for k in 0..<0x2000 { m.ram[0x10_0000 + k] = 0xAA; m.ram[0x20_0000 + k] = 0xAA }
+        for k: UInt32 in 0..<0x2000 { m[guest: 0x10_0000 + k] = 0xAA; m[guest: 0x20_0000 + k] = 0xAA }
         let g = try GuestLoader.load(e.bytes(), path: "k", into: m, options: GuestOptions())
         #expect(g.segments.count == 2)
         #expect(m.bytes(0x10_000C, 4) == code)
         #expect(m.bytes(0x10_0010, 0x100) == [UInt8](repeating: 0, count: 0x100))
         #expect(m.bytes(0x20_0000, 5) == [1, 2, 3, 4, 5])
         #expect(m.bytes(0x20_0005, 0x1000 - 5) == [UInt8](repeating: 0, count: 0x1000 - 5))
-        #expect(m.ram[0x10_0010 + 0x100] == 0xAA)     // nothing beyond p_memsz
-        #expect(m.ram[0x10_0FFF] == 0xAA)
+        #expect(m[guest: 0x10_0010 + 0x100] == 0xAA)     // nothing beyond p_memsz
+        #expect(m[guest: 0x10_0FFF] == 0xAA)
         #expect(m.cString(0x20_1000) == "k ")         // the command line follows the last segment
+    }
+
+    @Test("Under a monitor (guest RAM above guestBase) everything lands at guest-physical addresses, nothing below")
+    func aboveGuestBase() throws {
+        let m = Machine.standardPC(memoryMiB: 32, guestBase: 0x100_0000)
+        let e = multibootELF(code: [0x90, 0xF4])
+        _ = try GuestLoader.load(e.bytes(), path: "k.elf", into: m, options: GuestOptions())
+        #expect(m.bytes(0x10_000C, 2) == [0x90, 0xF4])
+        #expect(m.u32(0x9500) == 0x24F && m.u32(0x9500 + 8) == 0x7B80)
+        #expect(m.cString(m.u32(0x9500 + 16)) == "k.elf ")
+        #expect((0..<Int(m.guestBase)).allSatisfy { m.ram[$0] == 0 })
+        // Segments are bounded by the guest's RAM, not by the host memory behind it.
+        var high = TestELF(entry: 0x1FF_0000)
+        high.segments = [.init(paddr: 0x1FF_0000, data: [0xF4], memsz: 0x2_0000)]
+        #expect(loadError(high.bytes(), memoryMiB: 32)?.reason.contains("outside RAM") == true)
+        do throws(LoadError) {
+            _ = try GuestLoader.load(high.bytes(), path: "high.elf", into: m, options: GuestOptions())
+            Issue.record("a segment past guest RAM loaded")
+        } catch { #expect(error.reason.contains("outside RAM")) }
     }
 
     @Test("Header found 4-byte aligned in the first 8 KiB; not at 8 KiB, not misaligned")
@@ -300,13 +324,13 @@ struct MultibootLoaderTests {
         while raw.count < 0x40 { raw.append(0x90) }
         raw += [0xFA, 0xF4]
         let m = Machine.standardPC()
-        for k in 0..<0x3000 { m.ram[0x20_0000 + k] = 0xAA }
+        for k: UInt32 in 0..<0x3000 { m[guest: 0x20_0000 + k] = 0xAA }
         let g = try GuestLoader.load(raw, path: "k.bin", into: m, options: GuestOptions())
         #expect(g.kind == "multiboot")
         #expect(g.segments == [LoadSegment(address: 0x20_0000, bytes: raw, memorySize: 0x2000)])
         #expect(m.bytes(0x20_0000, raw.count) == raw)
         #expect(m.bytes(0x20_0000 + UInt32(raw.count), 0x2000 - raw.count) == [UInt8](repeating: 0, count: 0x2000 - raw.count))
-        #expect(m.ram[0x20_2000 + 0x800] == 0xAA)     // beyond bss_end_addr and the command line: untouched
+        #expect(m[guest: 0x20_2000 + 0x800] == 0xAA)     // beyond bss_end_addr and the command line: untouched
         #expect(m.cpu.eip == 0x20_0040 && m.cpu.eax == 0x2BAD_B002 && m.cpu.ebx == 0x9500)
         // The command line follows the kernel: 0x200000 + 0x2000.
         #expect(m.u32(0x9500 + 16) == 0x20_2000)

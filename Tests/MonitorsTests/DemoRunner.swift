@@ -1,0 +1,41 @@
+import Monitors
+import PC
+import X86
+
+/// Runs a demo guest (demos/build/NAME.elf) under a technique, in process,
+/// and returns its serial output and how it ended.
+struct DemoRun {
+    var output: String
+    var stop: MachineStop
+    var vm: VirtualMachine
+
+    static let root: String = {
+        // Tests/MonitorsTests/DemoRunner.swift → the package root.
+        var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false)
+        parts.removeLast(3)
+        return parts.joined(separator: "/")
+    }()
+
+    static func run(_ name: String, _ technique: Technique, maxInstructions: UInt64 = 100_000_000) throws -> DemoRun {
+        let path = root + "/demos/build/\(name).elf"
+        guard let vm = VirtualMachine(technique: technique) else { throw LoadError(.malformed, path, "technique unavailable") }
+        var bytes: [UInt8] = []
+        vm.machine.onSerialOutput = { bytes.append($0) }
+        _ = try vm.load(GuestLoader.read(path), path: path, options: GuestOptions())
+        let stop = vm.run(maxInstructions: maxInstructions)
+        return DemoRun(output: String(decoding: bytes, as: UTF8.self), stop: stop, vm: vm)
+    }
+
+    /// The recorded QEMU output of a demo (demos/expected/NAME.out).
+    static func expected(_ name: String) throws -> String {
+        String(decoding: try GuestLoader.read(root + "/demos/expected/\(name).out"), as: UTF8.self)
+    }
+}
+
+extension String {
+    /// Lines without their "\r\n" ends.
+    /// ("\r\n" is one Character in Swift, so split on either form.)
+    var lines: [String] {
+        split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).map(String.init)
+    }
+}
