@@ -14,7 +14,7 @@ struct Ringside: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ringside",
         abstract: "A terminal debugger and monitor for x86 guests under software full virtualization.",
-        subcommands: [Open.self, Run.self, GDB.self],
+        subcommands: [Open.self, Run.self, GDB.self, Compare.self],
         defaultSubcommand: Open.self)
 }
 
