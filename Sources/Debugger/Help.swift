@@ -73,7 +73,7 @@ extension Session {
             throw CommandError(error.message)
         }
         let h = Session.helpTexts[name]!
-        var s = h.summary + "\nUsage: " + h.usage + "\n"
+        var s = h.summary + "\nUsage: " + h.usage.split(separator: "\n").joined(separator: "\n       ") + "\n"
         if name == "info" {
             s += Session.table(Session.infoHelp.map { ["  info " + $0.0, "-- " + $0.1] })
         }

@@ -20,6 +20,10 @@ final class ShadowMMU {
     /// Guest-physical frames used as page directories or page tables, and the
     /// shadow PD indices whose entries came through each.
     private(set) var tracked: [UInt32: Set<Int>] = [:]
+    /// Map guest page-table pages read-only so that direct writes trap (`trap`).
+    /// A `pv` guest promises to change its tables only by hypercall, which
+    /// drops the stale shadow entries itself: its table pages stay writable.
+    var protectTables = true
 
     init(cpu: CPU, mem: GuestMemory) {
         self.cpu = cpu
@@ -89,7 +93,7 @@ final class ShadowMMU {
         // A newly seen guest table frame: any writable shadow mapping of it must go.
         var newlyTracked = false
         for f in w.tables where tracked[f] == nil { tracked[f] = []; newlyTracked = true }
-        if newlyTracked {
+        if newlyTracked && protectTables {
             let keep = tracked
             flush()
             tracked = keep
@@ -105,7 +109,7 @@ final class ShadowMMU {
         }
         guard let host = mem.host(w.gpa & 0xFFFF_F000) else { return false }
         // Writable only once the guest's dirty bit is set (or this write sets it), and never for a guest table page.
-        let writable = w.writable && (w.dirty || write) && !isTracked(gpa: w.gpa)
+        let writable = w.writable && (w.dirty || write) && !(protectTables && isTracked(gpa: w.gpa))
         let pte = host | PTE.present | (w.user ? PTE.user : 0) | (writable ? PTE.writable : 0)
         cpu.writePhysical(pt! | ((lin >> 10) & 0xFFC), 4, pte)
         cpu.flushTLB(linear: lin)

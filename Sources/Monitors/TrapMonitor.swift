@@ -15,66 +15,35 @@ import X86
 // *observes* sensitive instructions, through the opcode table's traits, and
 // logs each as a `silent` event.
 
-public final class TrapMonitor: Monitor {
-    public let technique = Technique.trap
-    /// The guest's control and table registers, as it set them.
-    var state = VCPU()
+public final class TrapMonitor: DeprivilegedMonitor {
     /// What the guest believes: its own registers, CPL 0 for the kernel, and
     /// the CPU's IF (the guest's interrupt flag is the real one, see above).
-    public var vcpu: VCPU {
+    public override var vcpu: VCPU {
         var v = state
         v.cpl = guestCPL
         v.interruptsEnabled = cpu.interruptsEnabled
         return v
     }
-    unowned(unsafe) var vm: VirtualMachine!
-    var cpu: CPU { vm.machine.cpu }
-    var mem: GuestMemory!
-    var shadow: ShadowMMU!
-    var tables: ShadowTables!
-    private var source: InjectingSource?
 
-    public init() {}
-
-    public func hostPhysical(_ gpa: UInt32) -> UInt32? { mem?.host(gpa) }
-    public func guestBytes(linear: UInt32, count: Int) -> [UInt8]? {
-        guard let mem else { return nil }
-        var out: [UInt8] = []
-        for k in 0..<count {
-            guard let b = mem.readLinear(linear &+ UInt32(k), 1, vcpu: state) else { return out.isEmpty ? nil : out }
-            out += b
-        }
-        return out
-    }
+    public init() { super.init(technique: .trap) }
 
     /// The guest believes it runs at CPL 0 when the CPU is at 1.
-    var guestCPL: UInt8 { cpu.cpl == 1 ? 0 : cpu.cpl }
+    override var guestCPL: UInt8 { cpu.cpl == 1 ? 0 : cpu.cpl }
 
-    public func boot(_ vm: VirtualMachine) {
-        self.vm = vm
+    public override func boot(_ vm: VirtualMachine) {
         let cpu = vm.machine.cpu
         state = VCPU(native: cpu)
-        mem = GuestMemory(cpu: cpu, base: vm.machine.guestBase, size: vm.machine.guestSize)
-        shadow = ShadowMMU(cpu: cpu, mem: mem)
-        tables = ShadowTables(cpu: cpu)
         // Native hand-off selectors, before the CPU is switched over.
         let selectors = (0..<6).map { cpu.segs[$0].selector }
 
-        // Real paging on, through the shadow directory; CR0.WP so ring-1 writes obey read-only shadow pages.
-        shadow.reset()
-        cpu.cr4 = CR4.pse | (state.cr4 & CR4.tsd)
-        cpu.cr3 = MonitorLayout.shadowPD
-        cpu.cr0 = CR0.pe | CR0.et | CR0.pg | CR0.wp | (state.cr0 & (CR0.mp | CR0.em | CR0.ts | CR0.ne))
-        cpu.flushTLB(global: true)
+        // Real paging on, through the shadow directory.
+        setUpMemory(vm)
         loadGuestGDT()
         cpu.idtr = TableRegister(base: MonitorLayout.linear(ofHost: MonitorLayout.idt), limit: min(state.idtr.limit, 0x7FF))
         refreshIDT()
         cpu.ldtr = SegmentCache(selector: 0, base: 0, limit: 0, access: 0x82, flags: 0)
         cpu.ldtr.usable = false
-        if let d = try? cpu.descriptor(MonitorLayout.tssSelector) {
-            cpu.tr = d.cache
-            cpu.tr.selector = MonitorLayout.tssSelector
-        }
+        loadMonitorTR()
         // The kernel's segments at CPL 1: CS and SS carry RPL 1, data selectors keep theirs.
         cpu.cpl = 1
         for s in 0..<6 {
@@ -90,12 +59,10 @@ public final class TrapMonitor: Monitor {
         cpu.exceptionIntercept = { [unowned self] _, e in self.exception(e) }
         cpu.instructionIntercept = { [unowned self] _, ins in self.observe(ins) }
         cpu.interceptTraits = [.sensitive, .softInt]
-        if let pic = vm.machine.pic {
-            let s = InjectingSource(pic: pic, monitor: self)
-            source = s
-            cpu.interrupts = s
-        }
+        wireInterrupts()
     }
+
+    override func injecting(vector: UInt8) { prepareDelivery(vector: Int(vector)) }
 
     // ---- Shadow descriptor tables ----
 
@@ -140,16 +107,6 @@ public final class TrapMonitor: Monitor {
         cpu.writePhysical(MonitorLayout.tss &+ 16, 4, (ss0 & 0xFFFC) | 1)
     }
 
-    // ---- The trap log ----
-
-    func log(_ kind: EventKind, code: UInt32? = nil, detail: UInt32? = nil, eip: UInt32? = nil, text: String? = nil,
-             outcome: String, cycles: UInt64) {
-        let at = eip ?? cpu.eip
-        vm.log.append(TrapEvent(time: vm.machine.now, technique: .trap, kind: kind, code: code, detail: detail, eip: at,
-                                instruction: text ?? vm.instructionText(at: at), guestCPL: guestCPL, realCPL: cpu.cpl,
-                                outcome: outcome, cycles: cycles))
-    }
-
     /// The instruction at CS:EIP, decoded from guest memory.
     func currentInstruction() -> Instr? {
         let lin = cpu.segs[Seg.cs].base &+ cpu.eip
@@ -171,28 +128,12 @@ public final class TrapMonitor: Monitor {
     }
 
     /// Delivers a fault to the guest through its own IDT (mirrored in the monitor's).
-    func reflect(_ e: CPUException, instead: CPUException? = nil) -> InterceptAction {
+    override func reflect(_ e: CPUException, instead: CPUException? = nil) -> InterceptAction {
         let shown = instead ?? e
         prepareDelivery(vector: Int(shown.vector))
         if shown.vector == Vector.pf { state.cr2 = cpu.cr2 }
         log(.exception, code: UInt32(shown.vector), detail: shown.errorCode,
             outcome: "\(shown.name) reflected to the guest's handler", cycles: vm.cost.reflect)
         return instead.map { .reflect($0) } ?? .deliver
-    }
-}
-
-/// The machine's PIC as the CPU sees it under a monitor: each acknowledged
-/// interrupt is logged as an injection and prepared for delivery to the guest.
-final class InjectingSource: InterruptSource {
-    let pic: PIC8259
-    unowned let monitor: TrapMonitor
-    init(pic: PIC8259, monitor: TrapMonitor) { self.pic = pic; self.monitor = monitor }
-    var interruptPending: Bool { pic.interruptPending }
-    func acknowledgeInterrupt() -> UInt8 {
-        let v = pic.acknowledgeInterrupt()
-        monitor.prepareDelivery(vector: Int(v))
-        monitor.log(.injection, code: UInt32(v), outcome: "IRQ vector \(v) injected through the guest's IDT",
-                    cycles: monitor.vm.cost.reflect)
-        return v
     }
 }

@@ -9,7 +9,7 @@ import X86
 //    guest's dirty bit) or because the page holds a guest page table: set
 //    the dirty bit, or perform the write and drop what it made stale.
 
-extension TrapMonitor {
+extension DeprivilegedMonitor {
     func pageFault(_ e: CPUException) -> InterceptAction {
         let lin = cpu.cr2
         let code = e.errorCode ?? 0
@@ -25,8 +25,18 @@ extension TrapMonitor {
             guard w.gpa < mem.size else {
                 return .stop(.unsupported("guest-physical \(hex(w.gpa)) is outside guest RAM (no MMIO behind it)"))
             }
-            if code & PFError.present != 0 && write && mem.host(w.gpa) != nil && shadow.isTracked(gpa: w.gpa) {
+            if code & PFError.present != 0 && write && mem.host(w.gpa) != nil && shadow.protectTables && shadow.isTracked(gpa: w.gpa) {
                 return pageTableWrite(lin, w)
+            }
+            if code & PFError.present != 0 && write && !w.writable {
+                // The guest's CR0.WP = 0 lets its kernel write a read-only page (SDM Vol. 3 §4.6.1);
+                // the real CR0.WP is 1 and its shadow entry stays read-only: do this one write.
+                mem.markAccessed(w, write: true)
+                let at = cpu.eip, text = vm.instructionText(at: at)
+                let stop = writeOnce(lin)
+                log(.shadowFault, code: UInt32(Vector.pf), detail: code, eip: at, text: text,
+                    outcome: "guest CR0.WP=0: supervisor write to a read-only page performed", cycles: vm.cost.shadowFault)
+                return stop
             }
             mem.markAccessed(w, write: write)
             let wasPresent = code & PFError.present != 0
@@ -47,22 +57,27 @@ extension TrapMonitor {
         let at = cpu.eip
         let text = vm.instructionText(at: at)
         mem.markAccessed(w, write: true)
-        var writable = w
-        writable.dirty = true
-        // Map the page writable for one step (the tracking check is bypassed by writing the entry directly).
+        guard shadow.entry(lin).pte != nil else { return .handled }
+        let action = writeOnce(lin)
+        shadow.invalidate(tableFrame: w.gpa >> 12)
+        log(.ptWrite, code: UInt32(Vector.pf), detail: PFError.write | PFError.present, eip: at, text: text,
+            outcome: "guest page-table write at gpa \(hex(w.gpa)) performed; shadow entries from that table dropped",
+            cycles: vm.cost.ptWrite)
+        return action
+    }
+
+    /// Executes the faulting instruction with the shadow entry of `lin` made
+    /// writable for that one step (written directly: no tracking check), then read-only again.
+    func writeOnce(_ lin: UInt32) -> InterceptAction {
         let e = shadow.entry(lin)
-        guard let pte = e.pte, let ptFrame = Optional(e.pde & 0xFFFF_F000) else { return .handled }
-        let entryAddress = ptFrame | ((lin >> 10) & 0xFFC)
+        guard let pte = e.pte else { return .handled }
+        let entryAddress = (e.pde & 0xFFFF_F000) | ((lin >> 10) & 0xFFC)
         cpu.writePhysical(entryAddress, 4, pte | PTE.writable)
         cpu.flushTLB(linear: lin)
         cpu.interruptShadow = true
         let stop = cpu.run(maxInstructions: 1)
         cpu.writePhysical(entryAddress, 4, pte & ~PTE.writable)
         cpu.flushTLB(linear: lin)
-        shadow.invalidate(tableFrame: w.gpa >> 12)
-        log(.ptWrite, code: UInt32(Vector.pf), detail: PFError.write | PFError.present, eip: at, text: text,
-            outcome: "guest page-table write at gpa \(hex(w.gpa)) performed; shadow entries from that table dropped",
-            cycles: vm.cost.ptWrite)
         if case .limit = stop { return .handled }
         return stop == .requested ? .handled : .stop(stop)
     }

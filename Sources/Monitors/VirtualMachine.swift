@@ -23,6 +23,9 @@ public final class VirtualMachine {
         case .trap:
             monitor = TrapMonitor()
             machine = Machine.standardPC(memoryMiB: memoryMiB, guestBase: MonitorLayout.guestBase)
+        case .pv:
+            monitor = PVMonitor()
+            machine = Machine.standardPC(memoryMiB: memoryMiB, guestBase: MonitorLayout.guestBase)
         default:
             return nil
         }

@@ -26,9 +26,10 @@ extension CPU {
             let b = blocks.blockTable + Int(id)
             let p = blocks.pool + Int(b.pointee.first)
             // Stop at the block's end or when the budget runs out, whichever is first.
+            let count = UInt64(b.pointee.count), budget = end &- instructions
             exitBlock = false
-            try execute(from: p, to: p + Int(min(UInt64(b.pointee.count), end &- instructions)))
-            if exitBlock || instructions >= end || breakpointsActive { return }
+            try execute(from: p, to: p + Int(min(count, budget)))
+            if exitBlock || count >= budget || breakpointsActive { return }
             // With IF = 1, `run` delivers a pending interrupt first, or asks the PIC again.
             if flagBits & EFLAGS.if != 0 && (interruptPollStale || interruptPollCache) { return }
             id = try blockAtEIP()

@@ -17,7 +17,12 @@ struct DemoRun {
     }()
 
     static func run(_ name: String, _ technique: Technique, maxInstructions: UInt64 = 100_000_000) throws -> DemoRun {
-        let path = root + "/demos/build/\(name).elf"
+        try run(path: "demos/build/\(name).elf", technique, maxInstructions: maxInstructions)
+    }
+
+    /// Runs any guest file, by its path relative to the package root (e.g. "tests/guests/shadow.elf").
+    static func run(path relative: String, _ technique: Technique, maxInstructions: UInt64 = 100_000_000) throws -> DemoRun {
+        let path = root + "/" + relative
         guard let vm = VirtualMachine(technique: technique) else { throw LoadError(.malformed, path, "technique unavailable") }
         var bytes: [UInt8] = []
         vm.machine.onSerialOutput = { bytes.append($0) }
@@ -28,7 +33,12 @@ struct DemoRun {
 
     /// The recorded QEMU output of a demo (demos/expected/NAME.out).
     static func expected(_ name: String) throws -> String {
-        String(decoding: try GuestLoader.read(root + "/demos/expected/\(name).out"), as: UTF8.self)
+        try text(path: "demos/expected/\(name).out")
+    }
+
+    /// A text file by its path relative to the package root (a recorded output).
+    static func text(path relative: String) throws -> String {
+        String(decoding: try GuestLoader.read(root + "/" + relative), as: UTF8.self)
     }
 }
 

@@ -280,13 +280,13 @@ struct MultibootLoaderTests {
 
     @Test("Under a monitor (guest RAM above guestBase) everything lands at guest-physical addresses, nothing below")
     func aboveGuestBase() throws {
-        let m = Machine.standardPC(memoryMiB: 32, guestBase: 0x100_0000)
+        let m = Machine.standardPC(memoryMiB: 32, guestBase: 0x10_0000)
         let e = multibootELF(code: [0x90, 0xF4])
         _ = try GuestLoader.load(e.bytes(), path: "k.elf", into: m, options: GuestOptions())
         #expect(m.bytes(0x10_000C, 2) == [0x90, 0xF4])
         #expect(m.u32(0x9500) == 0x24F && m.u32(0x9500 + 8) == 0x7B80)
         #expect(m.cString(m.u32(0x9500 + 16)) == "k.elf ")
-        #expect((0..<Int(m.guestBase)).allSatisfy { m.ram[$0] == 0 })
+        #expect(allZero(m.ram, Int(m.guestBase)))
         // Segments are bounded by the guest's RAM, not by the host memory behind it.
         var high = TestELF(entry: 0x1FF_0000)
         high.segments = [.init(paddr: 0x1FF_0000, data: [0xF4], memsz: 0x2_0000)]
