@@ -84,7 +84,7 @@ import X86
         // Each refusal is in the trap log as a hypercall with its number and (negative) result.
         let calls = vm.log.entries.filter { $0.kind == .hypercall }
         let refused = calls.filter { Int32(bitPattern: $0.detail ?? 0) < 0 }
-        #expect(refused.count == 16)
+        #expect(refused.count == 15)
         #expect(refused.contains { $0.code == 99 && Int32(bitPattern: $0.detail!) == -PVABI.ENOSYS })
         #expect(refused.contains { $0.code == PVABI.mmuUpdate && Int32(bitPattern: $0.detail!) == -PVABI.EPERM })
         #expect(vm.log.count(.emulated) == 0)
