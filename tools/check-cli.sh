@@ -33,13 +33,15 @@ expect_status() {
 }
 lines() { wc -l <"$1" | tr -d ' '; }
 
-# ---- the committed test guests are what their sources build to
+# ---- the committed flat test guests (NAME.asm -> nasm -f bin -> NAME.bin) are what their sources build to
 if command -v nasm >/dev/null; then
   mkdir -p "$T/rebuild"
   same=1
   for src in $G/*.asm; do
     n=$(basename "$src" .asm)
-    nasm -f bin -I $G/ -o "$T/rebuild/$n.bin" "$src" && cmp -s "$T/rebuild/$n.bin" "$G/$n.bin" || { same=0; echo "  $n.bin differs from $n.asm"; }
+    [ -f "$G/$n.bin" ] || continue
+    nasm -f bin -I $G/ -o "$T/rebuild/$n.bin" "$src" 2>"$T/rebuild/$n.log" && cmp -s "$T/rebuild/$n.bin" "$G/$n.bin" \
+      || { same=0; echo "  $n.bin differs from $n.asm"; head -3 "$T/rebuild/$n.log"; }
   done
   [ $same = 1 ] && ok "tests/guests/*.bin rebuild from their sources" || bad "tests/guests/*.bin are stale (make -C tests/guests)"
 else
@@ -147,7 +149,7 @@ cmp -s "$T/echo.out" $G/expected/echo.out && ok "--serial-input: every byte echo
 run append run $G/mbinfo.bin --append "hello world"
 expect_status append 33 "mbinfo.bin"
 grep -q "^cmdline=\[$G/mbinfo.bin hello world\]" "$T/append.out" && ok "--append reaches the guest: $(grep -a cmdline= "$T/append.out" | tr -d '\r')" || { bad "--append: command line not seen by the guest"; cat "$T/append.out"; }
-if diff <(grep -av '^loader=' $G/expected/mbinfo.out) <(grep -av '^loader=' "$T/append.out") >"$T/mbinfo.diff"; then
+if diff $G/expected/mbinfo.out "$T/append.out" >"$T/mbinfo.diff"; then
   ok "multiboot hand-off (registers, MBI, memory map) identical to QEMU's"
 else bad "multiboot hand-off differs from QEMU's ($G/expected/mbinfo.out):"; cat "$T/mbinfo.diff"; fi
 run noappend run $G/mbinfo.bin

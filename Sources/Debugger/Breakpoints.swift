@@ -20,6 +20,11 @@ public final class Breakpoint {
         case trap(UInt8?)
         /// `catch ring`: a change of CPL.
         case ring
+        /// `catch silent`, `catch hypercall [N]`, `catch exit [REASON]`: an
+        /// event of the monitor's trap log (stop after it).
+        case silent
+        case hypercall(UInt32?)
+        case exit(String?)
     }
     public enum Disposition: String, Sendable { case keep, del, dis }
 
@@ -92,8 +97,20 @@ extension Session {
         case .ring:
             let b = newBreakpoint(.ring, .keep)
             line("Catchpoint \(b.number) (ring)")
-        case .monitor:
-            throw Session.notUnderNative()
+        case .silent:
+            // Only a deprivileged kernel runs sensitive instructions without trapping.
+            guard vm.technique == .trap || vm.technique == .pv else { throw notAvailable() }
+            let b = newBreakpoint(.silent, .keep)
+            line("Catchpoint \(b.number) (silent)")
+        case .hypercall(let n):
+            guard vm.technique == .pv else { throw notAvailable() }
+            let b = newBreakpoint(.hypercall(n), .keep)
+            line("Catchpoint \(b.number) (\(catchDescription(b.kind)))")
+        case .exit(let reason):
+            // VM exits exist only under vtx.
+            guard vm.technique == .vtx else { throw notAvailable() }
+            let b = newBreakpoint(.exit(reason), .keep)
+            line("Catchpoint \(b.number) (\(catchDescription(b.kind)))")
         }
     }
 
@@ -106,6 +123,9 @@ extension Session {
         switch k {
         case .trap(let v): return v.map { "trap " + Session.trapName($0) } ?? "trap"
         case .ring: return "ring"
+        case .silent: return "silent"
+        case .hypercall(let n): return n.map { "hypercall \($0)" } ?? "hypercall"
+        case .exit(let r): return r.map { "exit \($0)" } ?? "exit"
         case .code: return ""
         }
     }

@@ -26,7 +26,9 @@ public enum InfoTopic: Sendable, Equatable {
     case symbol(Expr, text: String)
     case cpu, rings, gdt, idt, tss
     case pt(Expr)
-    /// Topics that need a monitor: `vcpu`, `shadow`, `ept`, `tc`, `vmcs`.
+    /// `info shadow [ADDRESS]`: the guest's walk, then the shadow entry (EIP without an address).
+    case shadow(Expr?)
+    /// Topics that need a monitor: `vcpu`, `ept`, `tc`, `vmcs`.
     case monitor(String)
     /// `info` alone: the list of topics.
     case list
@@ -36,8 +38,12 @@ public enum CatchKind: Sendable, Equatable {
     /// `catch trap [VECTOR]`: nil catches every exception (vectors 0-31).
     case trap(UInt8?)
     case ring
-    /// Kinds that need a monitor: `exit [REASON]`, `hypercall [N]`, `silent`.
-    case monitor(String)
+    /// `catch silent`: a sensitive instruction that ran without trapping (trap).
+    case silent
+    /// `catch hypercall [N]` (pv): nil catches every hypercall.
+    case hypercall(UInt32?)
+    /// `catch exit [REASON]` (vtx): nil catches every VM exit.
+    case exit(String?)
 }
 
 public enum WatchKind: String, Sendable, Equatable { case write = "watch", read = "rwatch", access = "awatch" }
@@ -84,7 +90,8 @@ public enum Command: Sendable, Equatable {
     case technique(String?)
     case `catch`(CatchKind)
     case translate(Expr?)
-    case traps(String)
+    /// `traps [--kind K] [--last N]`: the trap log, filtered.
+    case traps(kind: String?, last: Int?)
     case stats
     case compare
 }

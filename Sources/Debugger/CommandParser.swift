@@ -251,7 +251,7 @@ public enum CommandParser {
         case "technique": return .technique(a.isEmpty ? nil : a.text)
         case "catch": return .catch(try catchKind(a))
         case "translate": return .translate(try a.optionalExpression())
-        case "traps": return .traps(a.text)
+        case "traps": return try traps(a)
         case "stats": try noArguments(name, a); return .stats
         case "compare": try noArguments(name, a); return .compare
         default: throw ParseError("Undefined command: \"\(name)\".  Try \"help\".", column: 1)
@@ -336,6 +336,7 @@ public enum CommandParser {
         case "pt":
             guard !rest.isEmpty else { throw ParseError("Argument required (linear address).", column: rest.column) }
             return .pt(try rest.expression())
+        case "shadow": return .shadow(try rest.optionalExpression())
         default: return .monitor(topic)
         }
     }
@@ -356,9 +357,65 @@ public enum CommandParser {
         case "ring":
             try noArguments("catch ring", rest)
             return .ring
+        case "silent":
+            try noArguments("catch silent", rest)
+            return .silent
+        case "hypercall":
+            if rest.isEmpty { return .hypercall(nil) }
+            guard let n = Lexer.number(rest.text.lowercased()), n <= UInt64(UInt32.max) else {
+                throw ParseError("Bad hypercall number \"\(rest.text)\": give a number such as 3 or 0x3.", column: rest.column)
+            }
+            return .hypercall(UInt32(n))
         default:
-            return .monitor(kind)
+            return .exit(rest.isEmpty ? nil : rest.text)
         }
+    }
+
+    /// The trap log's event kinds, as `traps --kind` names them.
+    public static let eventKinds = ["exception", "emulated", "silent", "callout", "vmexit", "hypercall", "injection",
+                                    "shadow-fault", "pt-write", "translation", "invalidation"]
+
+    /// `traps [--kind K] [--last N]`, options in any order (`--kind=K` too).
+    static func traps(_ a: Arguments) throws(ParseError) -> Command {
+        var kind: String? = nil, last: Int? = nil
+        var rest = a
+        while !rest.isEmpty {
+            let (word, after) = rest.split()
+            var option = word, value: String? = nil, valueColumn = after.column
+            var next = after
+            if let eq = word.firstIndex(of: "=") {
+                option = String(word[..<eq])
+                value = String(word[word.index(after: eq)...])
+                valueColumn = rest.column + option.count + 1
+            }
+            switch option {
+            case "--kind", "-k", "--last", "-n":
+                if value == nil {
+                    let (v, after2) = after.split()
+                    guard !v.isEmpty else {
+                        throw ParseError("Option \"\(option)\" requires an argument.", column: after.column)
+                    }
+                    value = v
+                    next = after2
+                }
+                if option == "--kind" || option == "-k" {
+                    guard let k = value, eventKinds.contains(k) else {
+                        throw ParseError("Unknown event kind \"\(value!)\" (one of: \(eventKinds.joined(separator: ", "))).",
+                                         column: valueColumn)
+                    }
+                    kind = k
+                } else {
+                    guard let n = Int(value!), n > 0 else {
+                        throw ParseError("Bad count \"\(value!)\": --last takes a positive number.", column: valueColumn)
+                    }
+                    last = n
+                }
+            default:
+                throw ParseError("Unknown option \"\(word)\" (traps [--kind K] [--last N]).", column: rest.column)
+            }
+            rest = next
+        }
+        return .traps(kind: kind, last: last)
     }
 
     /// `13`, `0xd`, `#GP`, `GP`, `gp`.

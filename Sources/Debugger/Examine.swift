@@ -80,11 +80,7 @@ extension Session {
 
     /// The instruction at a linear address (as many bytes as are readable, up to 15).
     func instruction(at a: UInt32) throws(CommandError) -> (length: Int, bytes: [UInt8], text: String) {
-        var bytes: [UInt8] = []
-        for k in 0..<Decoder.maxLength {
-            guard let p = physical(a &+ UInt32(k)) else { break }
-            bytes.append(cpu.ram[Int(p)])
-        }
+        let bytes = readable(a, count: Decoder.maxLength)
         guard !bytes.isEmpty else { throw Session.cannotAccess(a) }
         let d = Disassembler.disassemble(bytes, at: a) { [symbols] t in symbols.label(t) }[0]
         return (d.length, d.bytes, d.text)

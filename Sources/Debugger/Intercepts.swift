@@ -1,3 +1,4 @@
+import Monitors
 import PC
 import X86
 
@@ -15,6 +16,15 @@ struct HookState {
     var pendingCatch: (number: Int, text: String, vector: UInt8)?
     var skipOnce: (vector: UInt8, address: UInt32)?
     var lastCPL: UInt8 = 0
+    var lastGuestCPL: UInt8 = 0
+    /// Catchpoints on trap-log events (`catch silent|hypercall|exit`) and the
+    /// one that fired (the probe stops right after the event).
+    var events: [(number: Int, kind: Breakpoint.Kind)] = []
+    var pendingEvent: (number: Int, text: String, note: String?)?
+    var savedObserver: ((TrapEvent) -> Void)?
+    var observing = false
+    /// A line shown after the stop (what a silent instruction did).
+    var stopNote: String?
     var savedException: ((CPU, CPUException) -> InterceptAction)?
     var savedInstruction: ((CPU, Instr) throws(CPUException) -> Bool)?
     var savedTraits: Traits = []
@@ -47,6 +57,23 @@ extension Session {
         hooks.pendingCatch = nil
         hooks.skipOnce = nil
         hooks.lastCPL = cpu.cpl
+        hooks.lastGuestCPL = guestCPL
+        hooks.pendingEvent = nil
+        hooks.events = breakpoints.compactMap { b in
+            switch b.kind {
+            case .silent, .hypercall, .exit: return b.enabled ? (b.number, b.kind) : nil
+            default: return nil
+            }
+        }
+        if !hooks.events.isEmpty {
+            hooks.observing = true
+            hooks.savedObserver = vm.log.observer
+            let saved = hooks.savedObserver
+            vm.log.observer = { [unowned self] e in
+                saved?(e)
+                self.onEvent(e)
+            }
+        }
         var traits: Traits = []
         if !hooks.traps.isEmpty { traits.insert(.softInt) }
         if !hooks.ring.isEmpty { traits.insert(.endsBlock) }
@@ -77,6 +104,11 @@ extension Session {
             if machine.pendingStop == .interrupted { machine.pendingStop = nil }
             hooks.probeArmed = false
         }
+        if hooks.observing {
+            vm.log.observer = hooks.savedObserver
+            hooks.savedObserver = nil
+            hooks.observing = false
+        }
         guard hooks.installed else { return }
         hooks.installed = false
         cpu.exceptionIntercept = hooks.savedException
@@ -94,6 +126,28 @@ extension Session {
         hooks.probeArmed = true
         cpu.stopRequest = .requested
         if machine.pendingStop == nil { machine.pendingStop = .interrupted }
+    }
+
+    /// A trap-log event: stop right after it when a catchpoint wants it.
+    func onEvent(_ e: TrapEvent) {
+        guard hooks.pendingEvent == nil else { return }
+        for c in hooks.events {
+            var text: String
+            switch (c.kind, e.kind) {
+            case (.silent, .silent):
+                text = "silent " + e.instruction
+            case (.hypercall(let n), .hypercall):
+                if let n, e.code != n { continue }
+                text = "hypercall " + (e.code.map { String($0) } ?? "?")
+            case (.exit(let r), .vmexit):
+                if let r, !e.outcome.lowercased().contains(r.lowercased()) && e.code.map(String.init) != r { continue }
+                text = "exit " + (e.code.map { String($0) } ?? "?")
+            default: continue
+            }
+            hooks.pendingEvent = (c.number, text, e.outcome)
+            armProbe()
+            return
+        }
     }
 
     func trapCatchpoint(for vector: UInt8, exception: Bool) -> Int? {

@@ -1,3 +1,4 @@
+import Monitors
 import PC
 import X86
 
@@ -47,9 +48,16 @@ struct RunPlan {
 }
 
 extension Session {
-    var currentFrame: Frame { Frame(esp: cpu.esp, cpl: cpu.cpl, cr3: cpu.cr3) }
+    var currentFrame: Frame { Frame(esp: cpu.esp, cpl: cpu.cpl, cr3: addressSpace) }
 
-    func frameHolds(_ f: Frame) -> Bool { cpu.esp >= f.esp && cpu.cpl == f.cpl && cpu.cr3 == f.cr3 }
+    func frameHolds(_ f: Frame) -> Bool { cpu.esp >= f.esp && cpu.cpl == f.cpl && addressSpace == f.cr3 }
+
+    /// The CR3 that names the guest's address space: the CPU's under native,
+    /// the guest's own under a monitor (the CPU's is the shadow directory).
+    var addressSpace: UInt32 { isNative ? cpu.cr3 : monitor.vcpu.cr3 }
+
+    /// The CPL the guest believes it runs at.
+    var guestCPL: UInt8 { isNative ? cpu.cpl : monitor.vcpu.cpl }
 
     // MARK: - Commands
 
@@ -129,6 +137,7 @@ extension Session {
     func report(_ e: StopEvent) {
         flushSerial()
         out.append(.stop(e))
+        if let note = hooks.stopNote { hooks.stopNote = nil; line(note) }
         if case .ended = e.reason { return }
         showDisplays()
     }
@@ -170,10 +179,19 @@ extension Session {
                     hooks.pendingCatch = nil
                     return caught(c)
                 }
+                if let c = hooks.pendingEvent {
+                    hooks.pendingEvent = nil
+                    breakpoint(c.number)?.hitCount += 1
+                    stopCounts["catchpoints", default: 0] += 1
+                    hooks.stopNote = c.note
+                    return stopEvent(.catchpoint(c.number, c.text))
+                }
                 if hooks.finishReturned { return stopEvent(.location) }
-                if !hooks.ring.isEmpty && cpu.cpl != hooks.lastCPL {
-                    let text = "ring \(hooks.lastCPL) -> \(cpu.cpl)"
+                if !hooks.ring.isEmpty && (cpu.cpl != hooks.lastCPL || guestCPL != hooks.lastGuestCPL) {
+                    var text = "ring \(hooks.lastGuestCPL) -> \(guestCPL)"
+                    if !isNative { text += ", real \(hooks.lastCPL) -> \(cpu.cpl)" }
                     hooks.lastCPL = cpu.cpl
+                    hooks.lastGuestCPL = guestCPL
                     let b = breakpoints.first { $0.number == hooks.ring[0] }!
                     b.hitCount += 1
                     stopCounts["catchpoints", default: 0] += 1
@@ -246,7 +264,7 @@ extension Session {
     /// The CPU's set: enabled code breakpoints plus the run's internal ones.
     /// Assigned only when it changes (an assignment drops the decoded blocks).
     func syncBreakpoints(_ extra: Set<UInt32>) {
-        var want = extra
+        var want = extra.union(externalBreakpoints)
         for b in breakpoints where b.enabled { if let a = b.address { want.insert(a) } }
         if cpu.breakpoints != want { cpu.breakpoints = want }
     }

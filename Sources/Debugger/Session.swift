@@ -1,14 +1,18 @@
+import Monitors
 import PC
 import X86
 #if canImport(Glibc)
 import Glibc
 #endif
 
-// A debugging session: the machine and the guest loaded into it, its
-// symbols, breakpoints, displays, value history and convenience variables.
+// A debugging session: the guest under one technique (a Monitors
+// VirtualMachine: the machine, its monitor, the trap log), its symbols,
+// breakpoints, displays, value history and convenience variables.
 // `execute` turns one line of the command language into a CommandResult;
-// nothing here prints.  Technique: `native` (the guest runs on the bare CPU,
-// so what it sees is real); the monitors will add the others.
+// nothing here prints.  Under `native` the guest runs on the bare CPU, so
+// what it sees is real; under a monitor (`trap`, `pv`) the CPU runs the
+// monitor's state, memory commands look through the guest's own page
+// tables, and the virtualization verbs (Virtualization.swift) show both.
 
 public struct SessionOptions: Sendable {
     public var technique = "native"
@@ -24,12 +28,19 @@ public final class Session {
 
     public let path: String
     let bytes: [UInt8]
-    public let options: SessionOptions
-    public private(set) var machine: Machine
+    public private(set) var options: SessionOptions
+    /// The guest under its technique; replaced by `technique NAME`.
+    public private(set) var vm: VirtualMachine
+    public var machine: Machine { vm.machine }
+    public var monitor: Monitor { vm.monitor }
     public private(set) var guest: LoadedGuest
     public let symbols: SymbolTable
-    public var technique: String { options.technique }
-    var cpu: CPU { machine.cpu }
+    public var technique: String { vm.technique.rawValue }
+    var isNative: Bool { vm.technique == .native }
+    var cpu: CPU { vm.machine.cpu }
+    /// Code breakpoints someone else keeps in the CPU's set (the gdb stub's):
+    /// every run keeps them there besides the session's own.
+    public var externalBreakpoints: Set<UInt32> = []
 
     /// Set once the guest has ended (debug-exit, halt, triple fault…).
     public internal(set) var ended: MachineStop?
@@ -55,16 +66,19 @@ public final class Session {
     /// Outputs of the command being executed.
     var out: [Output] = []
 
-    /// Loads the guest at `path` into a standard PC.
+    /// Loads the guest at `path` into a standard PC under `options.technique`.
     public init(guestPath: String, options: SessionOptions = SessionOptions()) throws(LoadError) {
-        guard options.technique == "native" else {
-            throw LoadError(.malformed, guestPath, "technique '\(options.technique)' is not available yet")
-        }
         path = guestPath
         self.options = options
         bytes = try GuestLoader.read(guestPath)
-        machine = Machine.standardPC(memoryMiB: options.memoryMiB)
-        guest = try GuestLoader.load(bytes, path: guestPath, into: machine, options: options.guest)
+        guard let t = Technique(rawValue: options.technique) else {
+            throw LoadError(.malformed, guestPath, "unknown technique '\(options.technique)' (native, trap, bt, vtx or pv)")
+        }
+        guard let vm = VirtualMachine(technique: t, memoryMiB: options.memoryMiB) else {
+            throw LoadError(.malformed, guestPath, "technique '\(options.technique)' is not available yet")
+        }
+        self.vm = vm
+        guest = try vm.load(bytes, path: guestPath, options: options.guest)
         symbols = SymbolTable(elf: bytes, fallback: guest.symbols)
         wireMachine()
     }
@@ -73,15 +87,18 @@ public final class Session {
         machine.onSerialOutput = { [unowned self] b in self.serialBuffer.append(b) }
     }
 
-    /// Loads the guest again into a fresh machine (`technique native`).
-    func restart() throws(CommandError) {
-        let m = Machine.standardPC(memoryMiB: options.memoryMiB)
+    /// Loads the guest again into a fresh machine under `technique` (`technique NAME`).
+    func restart(_ technique: Technique) throws(CommandError) {
+        guard let v = VirtualMachine(technique: technique, memoryMiB: options.memoryMiB) else {
+            throw CommandError("technique '\(technique.rawValue)' is not available yet")
+        }
         do {
-            guest = try GuestLoader.load(bytes, path: path, into: m, options: options.guest)
+            guest = try v.load(bytes, path: path, options: options.guest)
         } catch {
             throw CommandError(error.description)
         }
-        machine = m
+        vm = v
+        options.technique = technique.rawValue
         wireMachine()
         ended = nil
         serialBuffer = []
@@ -131,6 +148,8 @@ public final class Session {
     }
 
     static func notUnderNative() -> CommandError { CommandError("not available under native") }
+    /// "not available under TECHNIQUE": the verb does not apply to this technique.
+    func notAvailable() -> CommandError { CommandError("not available under \(technique)") }
 
     private func run(_ command: Command, _ r: inout CommandResult) throws(CommandError) {
         switch command {
@@ -168,7 +187,9 @@ public final class Session {
             if let e { r.quitStatus = Int32(truncatingIfNeeded: try evaluate(e).integer) }
         case .technique(let name): try techniqueCommand(name)
         case .catch(let kind): try setCatchpoint(kind)
-        case .translate, .traps, .compare: throw Session.notUnderNative()
+        case .translate: throw notAvailable()
+        case .traps(let kind, let last): try trapsCommand(kind: kind, last: last)
+        case .compare: try compareCommand()
         case .stats: stats()
         }
     }
@@ -178,15 +199,17 @@ public final class Session {
         guard Session.techniques.contains(name) else {
             throw CommandError("unknown technique '\(name)' (native, trap, bt, vtx or pv)")
         }
-        guard name == "native" else { throw CommandError("technique '\(name)' is not available yet") }
-        try restart()
-        line("Restarted the guest under native: it runs on the bare CPU.")
+        let t = Technique(rawValue: name)!
+        try restart(t)
+        line("Restarted the guest under \(name): " + Session.techniqueNote(t))
     }
 
     // MARK: - Memory (no side effects on the guest: no accessed bits, no CR2, no TLB fill)
 
-    /// Linear → physical by the guest's own walk; nil when unmapped or outside RAM.
+    /// Linear → physical by the guest's own walk (guest-physical under a
+    /// monitor); nil when unmapped or outside RAM.
     public func physical(_ lin: UInt32) -> UInt32? {
+        guard isNative else { return monitor.guestPhysical(linear: lin) }
         let phys: UInt32
         if cpu.pagingEnabled {
             guard let p = cpu.walk(lin).physical else { return nil }
@@ -198,12 +221,20 @@ public final class Session {
     }
 
     /// Reads guest-linear memory as the debugger sees it (page protection ignored, as gdb through QEMU).
+    /// Under a monitor, through the guest's own page tables (`Monitor.guestBytes`).
     public func readMemory(_ lin: UInt32, count: Int) throws(CommandError) -> [UInt8] {
+        let b = readable(lin, count: count)
+        if b.count < count { throw Session.cannotAccess(lin &+ UInt32(b.count)) }
+        return b
+    }
+
+    /// The bytes at `lin` up to the first unreadable one (at most `count`).
+    func readable(_ lin: UInt32, count: Int) -> [UInt8] {
+        guard isNative else { return count == 0 ? [] : monitor.guestBytes(linear: lin, count: count) ?? [] }
         var out: [UInt8] = []
         out.reserveCapacity(count)
         for k in 0..<count {
-            let a = lin &+ UInt32(truncatingIfNeeded: k)
-            guard let p = physical(a) else { throw Session.cannotAccess(a) }
+            guard let p = physical(lin &+ UInt32(truncatingIfNeeded: k)) else { break }
             out.append(cpu.ram[Int(p)])
         }
         return out
@@ -217,14 +248,21 @@ public final class Session {
     }
 
     /// Writes guest-linear memory; decoded blocks over the bytes are dropped by the CPU.
+    /// Under a monitor: guest-physical by the guest's walk, then host-physical.
     func write(_ lin: UInt32, size: Int, _ v: UInt64) throws(CommandError) {
-        var phys: [UInt32] = []
+        var phys: [(host: UInt32, guest: UInt32)] = []
         for k in 0..<size {
             let a = lin &+ UInt32(k)
             guard let p = physical(a) else { throw Session.cannotAccess(a) }
-            phys.append(p)
+            if isNative {
+                phys.append((p, p))
+            } else {
+                guard let h = monitor.hostPhysical(p) else { throw Session.cannotAccess(a) }
+                phys.append((h, p))
+            }
         }
-        for (k, p) in phys.enumerated() { cpu.writePhysical(p, 1, UInt32(truncatingIfNeeded: v >> (8 * UInt64(k)))) }
+        for (k, p) in phys.enumerated() { cpu.writePhysical(p.host, 1, UInt32(truncatingIfNeeded: v >> (8 * UInt64(k)))) }
+        if !isNative { for p in phys { monitor.debuggerWrote(guestPhysical: p.guest) } }
     }
 
     static func cannotAccess(_ a: UInt32) -> CommandError {

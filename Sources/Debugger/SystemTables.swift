@@ -1,3 +1,4 @@
+import Monitors
 import X86
 
 // The machine's system state decoded: `info cpu`, `info rings`, `info gdt`,
@@ -13,13 +14,16 @@ extension Session {
         case .watchpoints: line("No watchpoints.")
         case .display: emit(displayTable())
         case .symbol(let e, let text): try infoSymbol(e, text)
-        case .cpu: emit(cpuTable())
-        case .rings: emit(ringsTable())
+        case .cpu: emit(isNative ? cpuTable() : monitorCPUTable())
+        case .rings: emit(isNative ? ringsTable() : monitorRingsTable())
         case .gdt: try emit(gdtTable())
         case .idt: try emit(idtTable())
         case .tss: try emit(tssTable())
-        case .pt(let e): emit(pageWalk(try address(e)))
-        case .monitor: throw Session.notUnderNative()
+        case .pt(let e):
+            let a = try address(e)
+            emit(isNative ? pageWalk(a) : guestPageWalk(a))
+        case .monitor(let topic): try monitorInfo(topic)
+        case .shadow(let e): try shadowInfo(e)
         case .list: try help(["info"])
         }
     }
@@ -225,6 +229,7 @@ extension Session {
     }
 
     func stats() {
+        guard isNative else { monitorStats(); return }
         let c = cpu
         let exceptions = c.exceptionCounts.enumerated().filter { $0.element > 0 }
             .map { "\(CPUException(UInt8($0.offset)).name) \($0.element)" }

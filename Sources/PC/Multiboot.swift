@@ -122,7 +122,8 @@ public enum Multiboot {
         m.load(mmap, at: mmapAddress)
         m.load(info.flatMap(le32), at: infoAddress)
         m.load(cmd, at: cmdAddr)
-        m.load(Array("Ringside".utf8) + [0], at: nameAddr)
+        // The boot loader name QEMU reports, so that a guest printing it sees the same.
+        m.load(Array("qemu".utf8) + [0], at: nameAddr)
         cpu.eax = bootMagic
         cpu.ebx = infoAddress
     }

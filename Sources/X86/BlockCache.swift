@@ -21,6 +21,9 @@ struct Block {
     /// The union of its instructions' traits: the run loop checks the
     /// instruction intercept per instruction only in blocks where it can fire.
     var traits: UInt16 = 0
+    /// How far beyond its first byte, in EIP, the block's last instruction
+    /// byte lies: the block may run only while EIP + span is within CS's limit.
+    var span: UInt32 = 0
 }
 
 /// One entry of the jump cache: the block last found at a linear address.

@@ -141,9 +141,10 @@ extension CPU {
 
     public func writeSlow(_ lin: UInt32, _ size: Int, _ v: UInt32, user: Bool) throws(CPUException) {
         if size > 1 && (lin & 0xFFF) > 0x1000 - UInt32(size) {
-            // Translate both pages first so that a fault leaves memory untouched.
+            // Translate both pages first so that a fault leaves memory untouched;
+            // a fault on the second reports its first byte in CR2, as a byte-wise access would.
             _ = try translate(lin, write: true, user: user)
-            _ = try translate(lin &+ UInt32(size - 1), write: true, user: user)
+            _ = try translate((lin | 0xFFF) &+ 1, write: true, user: user)
             for k in 0..<size { try writeSlow(lin &+ UInt32(k), 1, v >> (8 * UInt32(k)), user: user) }
             return
         }

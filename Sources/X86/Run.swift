@@ -120,8 +120,8 @@ extension CPU {
         let e = blocks.jumpEntry(lin)
         let stamp = blocks.stamp(big: cs.pointee.big, user: cpl == 3)
         if _fastPath(e.pointee.lin == lin && e.pointee.stamp == stamp) {
-            let id = e.pointee.id
-            if _fastPath(blocks.blockTable[Int(id)].valid) { return id }
+            let b = blocks.blockTable + Int(e.pointee.id)
+            if _fastPath(b.pointee.valid && fitsLimit(b.pointee)) { return e.pointee.id }
         }
         let id = try lookupBlock(lin)
         let b = blocks.blockTable[Int(id)]
@@ -129,6 +129,26 @@ extension CPU {
             e.pointee = JumpEntry(lin: lin, stamp: stamp, id: id)
         }
         return id
+    }
+
+    /// True when all of `b` lies within CS's limit from the current EIP: a
+    /// block decoded under a larger limit must not run past a smaller one
+    /// (SDM Vol. 3 §5.3: every fetch is checked).
+    @inline(__always) func fitsLimit(_ b: Block) -> Bool {
+        UInt64(eip) + UInt64(b.span) <= UInt64(segs[Seg.cs].limit)
+    }
+
+    /// Whether an instruction fetch at `lin` would translate, asked without
+    /// the side effects of `translate` (CR2, accessed bits, the TLB): the
+    /// block builder looks ahead into the next page only when it may.
+    func fetchable(_ lin: UInt32) -> Bool {
+        guard pagingEnabled else { return true }
+        let w = walk(lin)
+        guard w.physical != nil else { return false }
+        // A 4 MiB PDE with reserved bits 21:13 set faults (SDM Vol. 3 Table 4-5).
+        if w.largePage && w.pde & 0x003F_E000 != 0 { return false }
+        let rights = w.largePage ? w.pde : w.pde & (w.pte ?? 0)
+        return !userMode || rights & PTE.user != 0
     }
 
     /// The block at linear address `lin` (CS:EIP) through the TLB and the physical index.
@@ -143,13 +163,16 @@ extension CPU {
         }
         let key = UInt64(phys) | (cs.big ? 0 : 1 << 32)
         let id = blocks.lookup(key)
-        if id >= 0 {
+        if id >= 0 && fitsLimit(blocks.blockTable[Int(id)]) {
             let b = blocks.blockTable[Int(id)]
             if _fastPath(b.page1 == b.page0) { return id }
-            // A block that straddles a page is good only while the second page maps where it did.
-            let next = try translate((lin | 0xFFF) &+ 1, write: false, user: userMode)
-            if next >> 12 == b.page1 { return id }
+            // A block that straddles a page is good only while the second page maps where it
+            // did.  If it no longer translates, a new block stops before the straddling
+            // instruction, which then faults when it is reached, not before.
+            let next = (lin | 0xFFF) &+ 1
+            if fetchable(next), try translate(next, write: false, user: userMode) >> 12 == b.page1 { return id }
         }
+        // Missing, too long for the current CS limit, or stale: decode again (and index the new block).
         return try buildBlock(eip: eip, phys: phys, key: key)
     }
 
@@ -178,7 +201,7 @@ extension CPU {
         let cs = segs[Seg.cs]
         var buf = [UInt8](repeating: 0, count: 16)
         // The bytes decoded, as one range of the page (a trace may leave gaps in it).
-        var lo = startPhys, hi = startPhys
+        var lo = startPhys, hi = startPhys, span: UInt32 = 0
         // Return addresses of the calls the trace went into.
         var returns: [UInt32] = []
         while count < BlockCache.maxBlockLength {
@@ -188,12 +211,11 @@ extension CPU {
             var crossed = false
             if case .needMore = result {
                 // The instruction straddles a page: fetch the rest from the next page (this may #PF).
+                // Beyond the first instruction, only look ahead when the fetch would succeed:
+                // a #PF (and its CR2) belongs to the straddling instruction when it runs.
                 let nextLin = cs.base &+ eip &+ UInt32(avail)
-                let nextPhys: UInt32
-                do { nextPhys = try translate(nextLin, write: false, user: userMode) } catch {
-                    if count == 0 { throw error }
-                    break
-                }
+                if count > 0 && !fetchable(nextLin) { break }
+                let nextPhys = try translate(nextLin, write: false, user: userMode)
                 for k in avail..<Decoder.maxLength { buf[k] = UInt8(readPhysical(nextPhys &+ UInt32(k - avail), 1)) }
                 result = buf.withUnsafeBufferPointer { Decoder.decode($0.baseAddress!, count: Decoder.maxLength, code16: !cs.big) }
                 crossed = true
@@ -216,6 +238,9 @@ extension CPU {
             }
             let length = UInt32(ins.length)
             lo = min(lo, phys); hi = max(hi, phys &+ length)
+            // A trace may jump back before its first byte: only bytes ahead of it count.
+            let end = Int32(bitPattern: eip &- startEIP &+ length &- 1)
+            if end > 0 { span = max(span, UInt32(end)) }
             // Where a trace may go on after a near transfer, if anywhere.
             var follow: UInt32?
             switch ins.fast {
@@ -247,7 +272,8 @@ extension CPU {
         blocks.blockCount += 1
         blocks.built += 1
         blocks.blockTable[Int(id)] = Block(key: key, phys: lo, bytes: hi &- lo, first: Int32(first),
-                                           count: Int32(count), valid: true, page0: page0, page1: page1, traits: traits)
+                                           count: Int32(count), valid: true, page0: page0, page1: page1, traits: traits,
+                                           span: span)
         // Only RAM is cached; code fetched from elsewhere is decoded again each time.
         if UInt64(startPhys) < UInt64(ramSize) && UInt64(page1) << 12 < UInt64(ramSize) {
             blocks.index[BlockCache.slot(key)] = id

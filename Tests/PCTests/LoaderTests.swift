@@ -219,7 +219,7 @@ struct MultibootLoaderTests {
         #expect(m.u32(mbi + 20) == 0)                      // mods_count
         #expect(m.u32(mbi + 24) == cmdAddr)                // mods_addr
         #expect(m.u32(mbi + 64) == cmdAddr + UInt32("/boot/kernel.elf console=ttyS0 quiet".utf8.count) + 1)
-        #expect(m.cString(m.u32(mbi + 64)) == "Ringside")
+        #expect(m.cString(m.u32(mbi + 64)) == "qemu")
     }
 
     @Test("Without --append the command line is \"PATH \" (QEMU's \"%s %s\" with an empty second string)")
