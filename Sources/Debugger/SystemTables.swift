@@ -142,10 +142,36 @@ extension Session {
         return [type, hex(d.base), hex(d.limit), dpl, p, bits]
     }
 
+    /// The descriptor tables the guest set up: the CPU's under native, the
+    /// vCPU's under a monitor (the CPU runs on the monitor's own tables).
+    var guestGDTR: TableRegister { isNative ? cpu.gdtr : monitor.vcpu.gdtr }
+    var guestIDTR: TableRegister { isNative ? cpu.idtr : monitor.vcpu.idtr }
+
+    /// The guest's task register: the CPU's under native; under a monitor
+    /// the vCPU's selector, its descriptor read from the guest's GDT.
+    func guestTR() throws(CommandError) -> SegmentCache {
+        guard !isNative else { return cpu.tr }
+        let sel = monitor.vcpu.tr
+        var c = SegmentCache()
+        c.selector = sel
+        guard sel & 0xFFFC != 0 else { return c }
+        let d = try descriptorAt(guestGDTR.base &+ UInt32(sel & 0xFFF8))
+        c.base = d.base
+        c.limit = d.limit
+        c.access = d.access
+        return c
+    }
+
+    /// A line saying whose tables these are (under a monitor only).
+    func guestTablesNote(_ what: String, _ real: TableRegister) -> String {
+        isNative ? "" : "The guest's \(what) (technique \(technique): the CPU uses the monitor's at \(hex(real.base))).\n"
+    }
+
     func gdtTable() throws(CommandError) -> String {
-        let g = cpu.gdtr
+        let g = guestGDTR
         let count = (Int(g.limit) + 1) / 8
-        var s = "GDT at \(hex(g.base)), limit \(hex(g.limit, digits: 4)): \(count) descriptor\(count == 1 ? "" : "s")\n"
+        var s = guestTablesNote("GDT", cpu.gdtr)
+        s += "GDT at \(hex(g.base)), limit \(hex(g.limit, digits: 4)): \(count) descriptor\(count == 1 ? "" : "s")\n"
         guard count > 0 else { return s }
         var rows: [[String]] = [["index", "selector", "type", "base/target", "limit", "DPL", "P", ""]]
         for i in 0..<min(count, 8192) {
@@ -157,10 +183,10 @@ extension Session {
     }
 
     func idtTable() throws(CommandError) -> String {
-        let t = cpu.idtr
+        let t = guestIDTR
         let count = min((Int(t.limit) + 1) / 8, 256)
-        var s = "IDT at \(hex(t.base)), limit \(hex(t.limit, digits: 4)): \(count) gate\(count == 1 ? "" : "s")"
-        guard cpu.cr0 & CR0.pe != 0, count > 0 else { return s + "\n" }
+        var s = guestTablesNote("IDT", cpu.idtr) + "IDT at \(hex(t.base)), limit \(hex(t.limit, digits: 4)): \(count) gate\(count == 1 ? "" : "s")"
+        guard (isNative ? cpu.cr0 : monitor.vcpu.cr0) & CR0.pe != 0, count > 0 else { return s + "\n" }
         var rows: [[String]] = [["vector", "name", "type", "target", "", "DPL", "P", ""]]
         var empty = 0
         for v in 0..<count {
@@ -173,7 +199,7 @@ extension Session {
     }
 
     func tssTable() throws(CommandError) -> String {
-        let tr = cpu.tr
+        let tr = try guestTR()
         guard tr.selector & 0xFFFC != 0 else { return "No task register loaded (TR = \(hex(tr.selector, digits: 4))).\n" }
         let d = Descriptor(lo: 0, hi: UInt32(tr.access) << 8)
         var s = "TR \(hex(tr.selector, digits: 4)): \(Session.typeName(d)) at \(hex(tr.base)), limit \(hex(tr.limit))\n"

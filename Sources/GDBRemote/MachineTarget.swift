@@ -12,8 +12,8 @@
 // - Watchpoints (Z2/Z3/Z4) need a memory-access hook the CPU does not have
 //   yet; they are reported unsupported, and gdb falls back to its own
 //   single-stepping software watchpoints.
-// - `monitor CMD` goes to `monitorHandler` first (the debugger's command
-//   language, once wired), then to a few built-ins.
+// - `monitor CMD` goes to `monitorHandler` first (`ringside gdb` runs the
+//   debugger's command language there), then to a few built-ins.
 
 import PC
 import X86
@@ -31,6 +31,9 @@ public final class MachineTarget: RemoteTarget {
     /// Breakpoint addresses this target put into `cpu.breakpoints`, with how
     /// many Z packets asked for each (Z0 and Z1 at one address share it).
     private var owned: [UInt32: Int] = [:]
+    /// The addresses gdb's Z0/Z1 packets put into `cpu.breakpoints` (for a
+    /// `monitorHandler` that runs the guest itself and must keep them).
+    public var ownedBreakpoints: Set<UInt32> { Set(owned.keys) }
 
     public init(machine: Machine) {
         self.machine = machine

@@ -12,6 +12,7 @@ extension CPU {
         let srcSeg = Int(i.seg)
         let repeated = i.rep != 0
         if i.op == .ins || i.op == .outs { try checkIOPermission(UInt16(truncatingIfNeeded: regs[Reg.edx]), Int(size)) }
+        if repeated && (i.op == .movs || i.op == .stos) && !df && !i.asize16 { repeatInPages(i) }
         while true {
             if repeated && reg(Reg.ecx, size: asize) == 0 { return }
             let si = reg(Reg.esi, size: asize), di = reg(Reg.edi, size: asize)
@@ -54,6 +55,60 @@ extension CPU {
                 if i.rep == 0xF3 && !zf { return }
                 if i.rep == 0xF2 && zf { return }
             }
+        }
+    }
+
+    /// REP MOVS and REP STOS, forwards with ESI/EDI/ECX, a page at a time:
+    /// as many iterations as stay within one page of the destination (and of
+    /// the source) and within the segment limits run as a loop over host
+    /// memory, then the registers are updated once.  Whatever cannot go this
+    /// way — a TLB miss, a page that holds code or is not RAM, an element
+    /// that straddles a page, a limit — is left to the iteration-by-iteration
+    /// loop of `stringOp`, which faults exactly.  Elements are copied in
+    /// increasing address order, so overlapping MOVS behaves as the iterations
+    /// would.
+    private func repeatInPages(_ i: Instr) {
+        let size = UInt32(i.osize)
+        while regs[Reg.ecx] != 0 {
+            let di = regs[Reg.edi], si = regs[Reg.esi]
+            let es = segs[Seg.es]
+            let dst = es.base &+ di
+            var n = min(regs[Reg.ecx], (0x1000 - (dst & 0xFFF)) / size)
+            var src: UInt32 = 0
+            if i.op == .movs {
+                src = segs[Int(i.seg)].base &+ si
+                n = min(n, (0x1000 - (src & 0xFFF)) / size)
+            }
+            guard n != 0 else { return }
+            let bytes = n * size
+            // The segment checks of all n iterations at once (CPU.swift, `readEnd`/`writeEnd`).
+            guard UInt64(di) + UInt64(bytes - 1) < es.writeEnd, let d = hostWrite(dst, bytes) else { return }
+            if i.op == .movs {
+                guard UInt64(si) + UInt64(bytes - 1) < segs[Int(i.seg)].readEnd, let s = hostRead(src, bytes) else { return }
+                if d + Int(bytes) <= s || s + Int(bytes) <= d {
+                    d.copyMemory(from: s, byteCount: Int(bytes))
+                } else {
+                    // Overlapping: each element is read whole, then written, as one iteration does.
+                    for k in stride(from: 0, to: Int(bytes), by: Int(size)) {
+                        switch size {
+                        case 4: d.storeBytes(of: s.loadUnaligned(fromByteOffset: k, as: UInt32.self), toByteOffset: k, as: UInt32.self)
+                        case 2: d.storeBytes(of: s.loadUnaligned(fromByteOffset: k, as: UInt16.self), toByteOffset: k, as: UInt16.self)
+                        default: d.storeBytes(of: s.load(fromByteOffset: k, as: UInt8.self), toByteOffset: k, as: UInt8.self)
+                        }
+                    }
+                }
+                regs[Reg.esi] = si &+ bytes
+            } else {
+                let v = regs[Reg.eax]
+                // Guest RAM is bound to UInt8 and EDI need not be aligned: byte fill, or unaligned stores.
+                switch size {
+                case 4: for k in 0..<Int(n) { d.storeBytes(of: v, toByteOffset: 4 * k, as: UInt32.self) }
+                case 2: for k in 0..<Int(n) { d.storeBytes(of: UInt16(truncatingIfNeeded: v), toByteOffset: 2 * k, as: UInt16.self) }
+                default: d.initializeMemory(as: UInt8.self, repeating: UInt8(truncatingIfNeeded: v), count: Int(n))
+                }
+            }
+            regs[Reg.edi] = di &+ bytes
+            regs[Reg.ecx] &-= n
         }
     }
 }

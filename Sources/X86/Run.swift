@@ -266,7 +266,8 @@ extension CPU {
                 phys &+= length
                 if ins.op == .invalid || ins.traits.contains(.endsBlock) || crossed || phys & 0xFFF == 0 { break }
             }
-            if breakpointPages.contains(page0) && breakpoints.contains(cs.base &+ eip) { break }
+            // Breakpoints are linear addresses (page0 is physical: under a monitor the two differ).
+            if breakpointsActive && breakpointPages.contains((cs.base &+ eip) >> 12) && breakpoints.contains(cs.base &+ eip) { break }
         }
         blocks.poolUsed += count
         blocks.blockCount += 1

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Debugger
 import GDBRemote
 import PC
 import X86
@@ -40,24 +41,29 @@ struct GDB: ParsableCommand {
     }
 
     /// The whole stub: what `ringside gdb` and `ringside GUEST --gdb PORT` run.
+    /// The guest lives in a debugger Session (so that `monitor CMD` runs any
+    /// Ringside command), under `technique`; the stub's MachineTarget runs
+    /// its machine and owns the breakpoints gdb sets.
     static func serve(guest: String, port: UInt16, technique: Technique, memoryMiB: Int = 32, append: String = "") throws {
-        guard technique == .native else {
-            complain("ringside: technique '\(technique.rawValue)' is not available yet; only native runs today")
-            throw ExitCode(64)
-        }
-        let machine = Machine.standardPC(memoryMiB: memoryMiB)
-        var options = GuestOptions()
-        options.commandLine = append
-        let loaded: LoadedGuest
+        var options = SessionOptions()
+        options.technique = technique.rawValue
+        options.memoryMiB = memoryMiB
+        options.guest.commandLine = append
+        let session: Session
         do {
-            let bytes = try GuestLoader.read(guest)
-            loaded = try GuestLoader.load(bytes, path: guest, into: machine, options: options)
+            session = try Session(guestPath: guest, options: options)
         } catch {
             complain("ringside: \(error)")
-            throw ExitCode(error.exitStatus)
+            throw ExitCode(error.reason.contains("not available yet") ? 64 : error.exitStatus)
         }
-        machine.onSerialOutput = { (byte: UInt8) in writeAll(1, [byte]) }
+        let machine = session.machine
+        let loaded = session.guest
+        let toStdout = { (byte: UInt8) in writeAll(1, [byte]) }
+        machine.onSerialOutput = toStdout
         let target = MachineTarget(machine: machine)
+        target.monitorHandler = { command in
+            Self.monitorCommand(command, session: session, target: target, serial: toStdout)
+        }
         let server = GDBServer(target: target, port: port)
         server.log = { complain("ringside: \($0)") }
         do {
@@ -82,5 +88,31 @@ struct GDB: ParsableCommand {
         case .stopped:
             throw ExitCode(0)
         }
+    }
+
+    /// `monitor CMD`: any Ringside command, run by the session.  The stub
+    /// keeps its own built-ins for `info stop` and `help`; `technique` and
+    /// `quit` would pull the machine from under the stub and are refused.
+    /// The session's runs keep gdb's breakpoints in the CPU's set, and
+    /// afterwards the set is gdb's alone again.
+    static func monitorCommand(_ command: String, session: Session, target: MachineTarget,
+                               serial: @escaping (UInt8) -> Void) -> String? {
+        let words = command.split(whereSeparator: { $0 == " " || $0 == "\t" })
+        if words.isEmpty || words == ["info", "stop"] { return nil }
+        switch try? CommandParser.parse(command) {
+        case .technique(let name?)?:
+            return "technique '\(name)': restart ringside with --technique \(name) to change it under the gdb stub\n"
+        case .quit?:
+            return "quit: detach or kill from gdb instead\n"
+        default: break
+        }
+        session.externalBreakpoints = target.ownedBreakpoints
+        let r = session.execute(command)
+        let cpu = session.machine.cpu
+        if cpu.breakpoints != target.ownedBreakpoints { cpu.breakpoints = target.ownedBreakpoints }
+        session.machine.onSerialOutput = serial
+        var text = r.text
+        if let e = r.error { text += e.message + "\n" }
+        return text
     }
 }

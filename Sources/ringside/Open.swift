@@ -1,5 +1,6 @@
 import ArgumentParser
 import Debugger
+import Monitors
 import PC
 import X86
 #if canImport(Glibc)
@@ -29,15 +30,22 @@ struct Open: ParsableCommand {
     @Option(help: "With --batch: at most this many instructions per command that runs the guest.")
     var maxInstructions: UInt64?
 
+    @Option(help: "Serve gdb's remote protocol on 127.0.0.1:PORT instead (as `ringside gdb GUEST --port PORT`).")
+    var gdb: UInt16?
+
     func run() throws {
         let path = guest ?? BuiltinDemo.path()
         guard let path else {
             complain("ringside: the built-in demo guest is missing (expected demos/build/hello.elf); name a guest file")
             throw ExitCode(66)
         }
+        if let port = gdb {
+            try GDB.serve(guest: path, port: port, technique: technique)
+            return
+        }
         if batch || !commandFiles.isEmpty {
-            guard technique == .native else {
-                complain("ringside: technique '\(technique.rawValue)' is not available yet; only native runs today")
+            guard VirtualMachine(technique: technique, memoryMiB: 1) != nil else {
+                complain("ringside: technique '\(technique.rawValue)' is not available yet")
                 throw ExitCode(64)
             }
             var options = SessionOptions()

@@ -1,5 +1,6 @@
 // Golden transcripts: each Golden/NAME.rsc runs in batch mode against a demo
-// guest (its `# guest: FILE` line names one in demos/build/) and the
+// guest (its `# guest: FILE` line names one in demos/build/; `# technique: T`
+// runs it under a technique other than native) and the
 // transcript must equal Golden/NAME.out byte for byte.  The last line of a
 // .out is `# exit status N`, the status `ringside --batch` would exit with.
 //
@@ -46,6 +47,7 @@ enum GoldenFiles {
         let text = try script(name)
         var options = SessionOptions()
         options.maxInstructions = header(text, "max-instructions").flatMap { UInt64($0) } ?? 50_000_000
+        options.technique = header(text, "technique") ?? "native"
         let session = try Session(guestPath: guestPath(text), options: options)
         var writer = TranscriptWriter()
         var out = ""

@@ -142,7 +142,8 @@ struct ParserTests {
         #expect(try parse("info tss") == .info(.tss))
         #expect(try parse("info pt 0x300000") == .info(.pt(lit(0x300000))))
         #expect(try parse("info vcpu") == .info(.monitor("vcpu")))
-        #expect(try parse("info shadow 0x1000") == .info(.monitor("shadow")))
+        #expect(try parse("info shadow 0x1000") == .info(.shadow(lit(0x1000))))
+        #expect(try parse("info shadow") == .info(.shadow(nil)))
         #expect(try parse("info ept 0") == .info(.monitor("ept")))
         #expect(try parse("info tc") == .info(.monitor("tc")))
         #expect(try parse("info vmcs") == .info(.monitor("vmcs")))
@@ -182,11 +183,18 @@ struct ParserTests {
         #expect(try parse("catch trap pf") == .catch(.trap(14)))
         #expect(try parse("catch trap NMI") == .catch(.trap(2)))
         #expect(try parse("catch ring") == .catch(.ring))
-        #expect(try parse("catch exit") == .catch(.monitor("exit")))
-        #expect(try parse("catch hypercall 3") == .catch(.monitor("hypercall")))
-        #expect(try parse("catch silent") == .catch(.monitor("silent")))
+        #expect(try parse("catch exit") == .catch(.exit(nil)))
+        #expect(try parse("catch exit io") == .catch(.exit("io")))
+        #expect(try parse("catch hypercall") == .catch(.hypercall(nil)))
+        #expect(try parse("catch hypercall 3") == .catch(.hypercall(3)))
+        #expect(try parse("catch hypercall 0x10") == .catch(.hypercall(16)))
+        #expect(try parse("catch silent") == .catch(.silent))
         #expect(try parse("translate 0x100000") == .translate(lit(0x100000)))
-        #expect(try parse("traps --kind exit --last 5") == .traps("--kind exit --last 5"))
+        #expect(try parse("traps") == .traps(kind: nil, last: nil))
+        #expect(try parse("traps --kind vmexit --last 5") == .traps(kind: "vmexit", last: 5))
+        #expect(try parse("traps --last 3 --kind silent") == .traps(kind: "silent", last: 3))
+        #expect(try parse("traps --kind=shadow-fault") == .traps(kind: "shadow-fault", last: nil))
+        #expect(try parse("traps -n 2 -k emulated") == .traps(kind: "emulated", last: 2))
         #expect(try parse("stats") == .stats)
         #expect(try parse("compare") == .compare)
     }
@@ -203,6 +211,14 @@ struct ParserTests {
         ("catch", "Argument required (one of: exit, hypercall, ring, silent, trap).", 6),
         ("catch trap #XX", "Unknown trap \"#XX\": give a vector number (0-255) or a mnemonic such as #GP or #PF.", 12),
         ("catch ring 3", "The \"catch ring\" command does not take any arguments.", 12),
+        ("catch silent now", "The \"catch silent\" command does not take any arguments.", 14),
+        ("catch hypercall x", "Bad hypercall number \"x\": give a number such as 3 or 0x3.", 17),
+        ("traps --kind", "Option \"--kind\" requires an argument.", 13),
+        ("traps --kind exit", "Unknown event kind \"exit\" (one of: exception, emulated, silent, callout, vmexit, hypercall, injection, shadow-fault, pt-write, translation, invalidation).", 14),
+        ("traps --kind=nope", "Unknown event kind \"nope\" (one of: exception, emulated, silent, callout, vmexit, hypercall, injection, shadow-fault, pt-write, translation, invalidation).", 14),
+        ("traps --last 0", "Bad count \"0\": --last takes a positive number.", 14),
+        ("traps --last", "Option \"--last\" requires an argument.", 13),
+        ("traps 5", "Unknown option \"5\" (traps [--kind K] [--last N]).", 7),
         ("x/4q 0", "Undefined output format \"q\".", 4),
         ("x/4f 0", "Format letter \"f\" is not supported (no floating point).", 4),
         ("p/4x 1", "Item count other than 1 is meaningless in \"print\" command.", 2),
