@@ -161,7 +161,8 @@ extension Session {
         switch e.kind {
         case .exception: return "exception " + Session.trapName(UInt8(truncatingIfNeeded: code))
         case .injection: return "injection " + hex(code, digits: 2)
-        default: return e.kind.rawValue + " \(code)"
+        case .hypercall, .vmexit: return e.kind.rawValue + " \(code)"
+        default: return e.kind.rawValue
         }
     }
 

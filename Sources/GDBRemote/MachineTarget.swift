@@ -75,8 +75,14 @@ public final class MachineTarget: RemoteTarget {
 
     // MARK: - Memory
 
+    /// Linear → the physical address to read, for a guest under a monitor
+    /// (through the guest's own page tables to host-physical; the CPU's
+    /// tables are the monitor's shadow).  nil: the CPU's walk, as native.
+    public var translate: ((UInt32) -> UInt32?)?
+
     /// The guest-physical address of a linear one, if it is mapped and in RAM.
     public func physical(_ linear: UInt32) -> UInt32? {
+        if let translate { return translate(linear) }
         let phys: UInt32
         if cpu.pagingEnabled {
             guard let p = cpu.walk(linear).physical else { return nil }

@@ -115,18 +115,25 @@ extension CPU {
     /// translating EIP and looking the physical address up, else by building it.
     @inline(__always) func blockAtEIP() throws(CPUException) -> Int32 {
         let cs = segs + Seg.cs
-        if _slowPath(eip > cs.pointee.limit) { throw .gp(0) }
         let lin = cs.pointee.base &+ eip
         let e = blocks.jumpEntry(lin)
-        let stamp = blocks.stamp(big: cs.pointee.big, user: cpl == 3)
-        if _fastPath(e.pointee.lin == lin && e.pointee.stamp == stamp) {
+        if _fastPath(e.pointee.lin == lin && e.pointee.stamp == blocks.stamp(big: cs.pointee.big, user: cpl == 3)) {
             let b = blocks.blockTable + Int(e.pointee.id)
+            // The limit check of the fetch (EIP itself, up to the block's last byte) comes with the block.
             if _fastPath(b.pointee.valid && fitsLimit(b.pointee)) { return e.pointee.id }
         }
-        let id = try lookupBlock(lin)
+        return try lookupBlock(lin)
+    }
+
+    /// The slow half of `blockAtEIP`: checks EIP against CS's limit, finds or
+    /// builds the block, and enters it in the jump cache when it may be.
+    @inline(never)
+    func lookupBlock(_ lin: UInt32) throws(CPUException) -> Int32 {
+        if eip > segs[Seg.cs].limit { throw .gp(0) }
+        let id = try physicalBlock(lin)
         let b = blocks.blockTable[Int(id)]
         if b.page1 == b.page0 && blocks.index[BlockCache.slot(b.key)] == id {
-            e.pointee = JumpEntry(lin: lin, stamp: stamp, id: id)
+            blocks.jumpEntry(lin).pointee = JumpEntry(lin: lin, stamp: blocks.stamp(big: segs[Seg.cs].big, user: cpl == 3), id: id)
         }
         return id
     }
@@ -152,7 +159,7 @@ extension CPU {
     }
 
     /// The block at linear address `lin` (CS:EIP) through the TLB and the physical index.
-    func lookupBlock(_ lin: UInt32) throws(CPUException) -> Int32 {
+    func physicalBlock(_ lin: UInt32) throws(CPUException) -> Int32 {
         let cs = segs[Seg.cs]
         let i = Int((lin >> 12) & UInt32(TLB.entries - 1))
         let phys: UInt32

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Debugger
 import GDBRemote
+import Monitors
 import PC
 import X86
 #if canImport(Glibc)
@@ -61,6 +62,10 @@ struct GDB: ParsableCommand {
         let toStdout = { (byte: UInt8) in writeAll(1, [byte]) }
         machine.onSerialOutput = toStdout
         let target = MachineTarget(machine: machine)
+        if technique != .native {
+            let monitor = session.monitor
+            target.translate = { lin in monitor.guestPhysical(linear: lin).flatMap { monitor.hostPhysical($0) } }
+        }
         target.monitorHandler = { command in
             Self.monitorCommand(command, session: session, target: target, serial: toStdout)
         }

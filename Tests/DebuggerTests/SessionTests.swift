@@ -178,3 +178,54 @@ struct SessionTests {
         #expect(s.execute("awatch *(int *) 0").error?.message == "watchpoints are not available yet")
     }
 }
+
+@Suite("Session under trap")
+struct TrapSessionTests {
+    func session(_ guest: String) throws -> Session {
+        var o = SessionOptions()
+        o.technique = "trap"
+        o.maxInstructions = 50_000_000
+        return try Session(guestPath: GoldenFiles.repositoryRoot.appendingPathComponent("demos/build/" + guest).path, options: o)
+    }
+
+    @Test("technique switches between native and trap; bt is not available yet")
+    func switching() throws {
+        let s = try session("hello.elf")
+        #expect(s.technique == "trap")
+        #expect(s.machine.cpu.cpl == 1 && s.monitor.vcpu.cpl == 0)
+        #expect(s.execute("technique native").error == nil)
+        #expect(s.technique == "native" && s.machine.cpu.cpl == 0)
+        #expect(s.execute("technique trap").error == nil)
+        #expect(s.machine.cpu.cpl == 1)
+        #expect(s.execute("technique bt").error?.message == "technique 'bt' is not available yet")
+        #expect(s.execute("info ept 0").error?.message == "not available under trap")
+        #expect(s.execute("catch exit").error?.message == "not available under trap")
+        #expect(s.execute("translate").error?.message == "not available under trap")
+    }
+
+    @Test("catch silent stops right after a sensitive instruction, chained with the monitor")
+    func catchSilent() throws {
+        let s = try session("sensitive.elf")
+        _ = s.execute("catch silent")
+        let r = s.execute("continue")
+        guard case .stop(let e)? = r.outputs.first(where: { if case .stop = $0 { return true } else { return false } }) else {
+            Issue.record("no stop"); return
+        }
+        #expect(e.reason == .catchpoint(1, "silent jmp 0x8:0x10019b"))
+        #expect(e.address == 0x10019b)
+        #expect(s.vm.log.count(.silent) == 1)
+        // The monitor still emulates behind the debugger's hooks: the guest runs to its end.
+        _ = s.execute("delete")
+        let end = s.execute("continue")
+        #expect(end.text.contains("exited with code"))
+    }
+
+    @Test("memory is read and written through the guest's view")
+    func memory() throws {
+        let s = try session("sensitive.elf")
+        #expect(try s.readMemory(0x100990, count: 9) == Array("sensitive".utf8))
+        #expect(s.execute("set var *(char *) 0x100990 = 0x53").error == nil)
+        #expect(try s.readMemory(0x100990, count: 1) == [0x53])
+        #expect(s.machine.cpu.readPhysical(0x0080_0000 + 0x100990, 1) == 0x53)
+    }
+}
