@@ -247,9 +247,7 @@ import Testing
         let code: [UInt8] = [0xC7, 0x05, 0xFE, 0x0F, 0x40, 0x00, 0x44, 0x33, 0x22, 0x11, 0xA1, 0xFE, 0x0F, 0x40, 0x00]
         expectFault(m, m.run(code, limit: 1), CPUException(Vector.pf, 2), eip: 0x1000)
         #expect(m.u16(0x50FFE) == 0, "no byte written")
-        withKnownIssue("Memory.swift writeSlow: a split write translates its last byte, so CR2 = 0x401001") {
-            #expect(m.cpu.cr2 == 0x0040_1000)
-        }
+        #expect(m.cpu.cr2 == 0x0040_1000)
         expectFault(m, m.resume(at: 0x100A, limit: 1), CPUException(Vector.pf, 0), eip: 0x100A)
         #expect(m.cpu.cr2 == 0x0040_1000)
     }
@@ -505,10 +503,8 @@ import Testing
         m.cpu.ebx = 0
         let stop = m.resume(at: 0x0040_0FF0)
         #expect(stop == .exception(CPUException(Vector.pf, 0)))
-        withKnownIssue("Run.swift blockAtEIP: the second page of a cached straddling block is translated before the block runs") {
-            #expect(m.cpu.eip == 0x0040_0FFE)
-            #expect(m.cpu.ebx == 14)
-        }
+        #expect(m.cpu.eip == 0x0040_0FFE)
+        #expect(m.cpu.ebx == 14)
     }
 
     /// Decoding ahead must not change CR2: only a reported #PF sets it (SDM §4.7).
@@ -530,8 +526,6 @@ import Testing
         let stop = m.resume(at: 0x0040_0FF0)
         expectFault(m, stop, CPUException(Vector.pf, 0), eip: 0x0040_0FFE)
         #expect(m.cpu.cr2 == 0x0040_1000)
-        withKnownIssue("Run.swift buildBlock: the speculative fetch of the next page writes CR2 through Paging.translate") {
-            #expect(m.cpu.eax == 0x1234)
-        }
+        #expect(m.cpu.eax == 0x1234)
     }
 }

@@ -398,9 +398,7 @@ import Testing
         m.load([0xEA, 0xF0, 0x1F, 0x00, 0x00, 0x60, 0x00], at: 0x1000)
         let stop = m.resume(at: 0x1000, limit: 100)
         #expect(m.cpu.eax == 4)
-        withKnownIssue("Run.swift: a cached block is reused without checking its end against the current CS limit") {
-            expectFault(m, stop, .gp(0), eip: 0x1FF8)
-            #expect(m.cpu.ebx == 1)
-        }
+        expectFault(m, stop, .gp(0), eip: 0x1FF8)
+        #expect(m.cpu.ebx == 1)
     }
 }
