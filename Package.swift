@@ -26,7 +26,7 @@ let package = Package(
         .target(name: "Monitors", dependencies: ["X86", "PC"]),
         .target(name: "Debugger", dependencies: ["X86", "PC", "Monitors"]),
         .target(name: "GDBRemote", dependencies: ["X86", "PC", "Debugger"]),
-        .target(name: "TUI", dependencies: ["Debugger", "CNCurses", "CReadline"]),
+        .target(name: "TUI", dependencies: ["Debugger", "Monitors", "PC", "X86", "CNCurses", "CReadline"]),
         .executableTarget(name: "ringside", dependencies: [
             "X86", "PC", "Monitors", "Debugger", "GDBRemote", "TUI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -37,5 +37,6 @@ let package = Package(
         .testTarget(name: "MonitorsTests", dependencies: ["Monitors", "PC", "X86"]),
         .testTarget(name: "DebuggerTests", dependencies: ["Debugger", "PC", "X86"], resources: [.copy("Golden")]),
         .testTarget(name: "GDBRemoteTests", dependencies: ["GDBRemote", "PC", "X86"]),
+        .testTarget(name: "TUITests", dependencies: ["TUI", "Debugger", "Monitors", "PC", "X86"]),
     ]
 )

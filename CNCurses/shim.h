@@ -22,3 +22,4 @@ static const attr_t CN_A_REVERSE = A_REVERSE;
 static const attr_t CN_A_UNDERLINE = A_UNDERLINE;
 static const attr_t CN_A_DIM = A_DIM;
 static inline void cn_setlocale_from_env(void) { setlocale(LC_ALL, ""); }
+static inline int cn_wattr_set(WINDOW *w, attr_t a) { return wattrset(w, a); }

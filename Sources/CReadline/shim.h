@@ -19,3 +19,8 @@ static inline void crl_configure_for_embedding(FILE *out) {
     rl_prep_term_function = NULL; rl_deprep_term_function = NULL;
     rl_outstream = out; rl_readline_name = "ringside";
 }
+static inline char *crl_display_prompt(void) { return rl_display_prompt; }
+static inline void crl_set_completion_display_matches_hook(rl_compdisp_func_t *f) { rl_completion_display_matches_hook = f; }
+static inline void crl_set_completion_append_character(int c) { rl_completion_append_character = c; }
+static inline void crl_set_bell_style_none(void) { rl_variable_bind("bell-style", "none"); }
+static inline void crl_set_readline_name(const char *n) { rl_readline_name = n; }

@@ -2,13 +2,16 @@ import ArgumentParser
 import Debugger
 import Monitors
 import PC
+import TUI
 import X86
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// `ringside [GUEST]`: the TUI.  Until the TUI lands it runs the guest (or
-/// the built-in demo) headless, exactly like `ringside run`.
+/// `ringside [GUEST]`: the TUI when standard input and output are a terminal
+/// (without a guest: the built-in demo, minikernel, under `trap`).  Without a
+/// terminal it runs the guest (or the built-in demo) headless, exactly like
+/// `ringside run`, so `make run` in CI and scripts keep working.
 /// `ringside GUEST --batch [-x FILE]...` runs command files instead (Batch.swift);
 /// `-x` alone implies `--batch` until the TUI can run them.
 struct Open: ParsableCommand {
@@ -43,6 +46,21 @@ struct Open: ParsableCommand {
             try GDB.serve(guest: path, port: port, technique: technique)
             return
         }
+        if !batch && commandFiles.isEmpty && isatty(0) != 0 && isatty(1) != 0 {
+            // DESIGN.md opens the built-in demo under `bt`, which does not exist
+            // yet: until it does, the demo opens under `trap`.  (An explicit
+            // `--technique native` is indistinguishable from the default here.)
+            let demo = guest == nil ? BuiltinDemo.tuiPath() : nil
+            var options = SessionOptions()
+            options.technique = (demo != nil && technique == .native ? Technique.trap : technique).rawValue
+            let session: Session
+            do { session = try Session(guestPath: demo ?? path, options: options) } catch {
+                complain("ringside: \(error.description)")
+                throw ExitCode(66)
+            }
+            let status = MainActor.assumeIsolated { TUIApp.run(session: session) }
+            throw ExitCode(status)
+        }
         if batch || !commandFiles.isEmpty {
             guard VirtualMachine(technique: technique, memoryMiB: 1) != nil else {
                 complain("ringside: technique '\(technique.rawValue)' is not available yet")
@@ -53,9 +71,9 @@ struct Open: ParsableCommand {
             options.maxInstructions = maxInstructions
             throw ExitCode(Batch.run(guest: path, files: commandFiles, options: options))
         }
-        var r = Run()
-        r.guest = path
-        r.technique = technique
+        // Parsed, not `Run()`: a Run built by hand has its other options
+        // undecoded, and ArgumentParser traps on reading them.
+        var r = try Run.parse([path, "--technique", technique.rawValue])
         try r.run()
     }
 }
@@ -65,5 +83,10 @@ enum BuiltinDemo {
     static func path() -> String? {
         let candidates = ["demos/build/hello.elf"]
         return candidates.first { access($0, R_OK) == 0 }
+    }
+
+    /// The TUI's built-in demo: the minikernel (system calls, a timer), else hello.
+    static func tuiPath() -> String? {
+        ["demos/build/minikernel.elf", "demos/build/hello.elf"].first { access($0, R_OK) == 0 }
     }
 }
