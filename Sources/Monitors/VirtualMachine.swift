@@ -14,8 +14,9 @@ public final class VirtualMachine {
     public private(set) var guest: LoadedGuest?
 
     /// A machine with `memoryMiB` of guest RAM under `technique`; nil when
-    /// the technique is not available yet.
-    public init?(technique: Technique, memoryMiB: Int = 32) {
+    /// the technique is not available yet.  `paging` chooses shadow paging
+    /// or EPT under `vtx` (ignored otherwise).
+    public init?(technique: Technique, memoryMiB: Int = 32, paging: VTxPaging = .shadow) {
         switch technique {
         case .native:
             monitor = NativeMonitor()
@@ -25,6 +26,9 @@ public final class VirtualMachine {
             machine = Machine.standardPC(memoryMiB: memoryMiB, guestBase: MonitorLayout.guestBase)
         case .pv:
             monitor = PVMonitor()
+            machine = Machine.standardPC(memoryMiB: memoryMiB, guestBase: MonitorLayout.guestBase)
+        case .vtx:
+            monitor = VTxMonitor(paging: paging)
             machine = Machine.standardPC(memoryMiB: memoryMiB, guestBase: MonitorLayout.guestBase)
         default:
             return nil
@@ -42,7 +46,10 @@ public final class VirtualMachine {
     }
 
     public func run(maxInstructions: UInt64 = .max) -> MachineStop {
-        machine.run(maxInstructions: maxInstructions)
+        let stop = machine.run(maxInstructions: maxInstructions)
+        // Under VT-x a triple fault in non-root operation is a VM exit (reason 2).
+        if stop == .tripleFault, let vtx = monitor as? VTxMonitor { vtx.tripleFault() }
+        return stop
     }
 
     /// The instruction at CS:EIP, disassembled from guest memory (for the trap log).

@@ -161,7 +161,7 @@ struct SessionTests {
         #expect(s.execute("technique bt").error?.message == "technique 'bt' is not available yet")
         #expect(s.execute("technique nope").error?.message == "unknown technique 'nope' (native, trap, bt, vtx or pv)")
         var o = SessionOptions()
-        o.technique = "vtx"
+        o.technique = "bt"
         #expect(throws: LoadError.self) {
             _ = try Session(guestPath: GoldenFiles.repositoryRoot.appendingPathComponent("demos/build/hello.elf").path, options: o)
         }
