@@ -302,16 +302,7 @@ public final class Session {
 
     /// A whole text file, or nil when it cannot be read.
     public static func readTextFile(_ path: String) -> String? {
-        guard let f = fopen(path, "rb") else { return nil }
-        defer { fclose(f) }
-        var bytes: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = fread(&buf, 1, buf.count, f)
-            if n > 0 { bytes += buf[0..<n] }
-            if n < buf.count { break }
-        }
-        if ferror(f) != 0 { return nil }
+        guard let bytes = try? GuestLoader.contents(path) else { return nil }
         return String(decoding: bytes, as: UTF8.self)
     }
 }

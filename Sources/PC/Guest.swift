@@ -26,6 +26,13 @@ public struct LoadedGuest: Sendable {
 public enum GuestLoader {
     /// Reads the file at `path`: missing → 66, unreadable or empty → 65.
     public static func read(_ path: String) throws(LoadError) -> [UInt8] {
+        let bytes = try contents(path)
+        guard !bytes.isEmpty else { throw LoadError(.malformed, path, "empty file") }
+        return bytes
+    }
+
+    /// Every byte of the file at `path` (possibly none).
+    public static func contents(_ path: String) throws(LoadError) -> [UInt8] {
         guard let f = fopen(path, "rb") else { throw LoadError(.missing, path, "no such file") }
         defer { fclose(f) }
         var bytes: [UInt8] = []
@@ -36,7 +43,6 @@ public enum GuestLoader {
             if n < buf.count { break }
         }
         if ferror(f) != 0 { throw LoadError(.malformed, path, "cannot read the file (is it a directory?)") }
-        guard !bytes.isEmpty else { throw LoadError(.malformed, path, "empty file") }
         return bytes
     }
 
