@@ -73,7 +73,7 @@ struct Open: ParsableCommand {
         }
         // Parsed, not `Run()`: a Run built by hand has its other options
         // undecoded, and ArgumentParser traps on reading them.
-        var r = try Run.parse([path, "--technique", technique.rawValue])
+        let r = try Run.parse([path, "--technique", technique.rawValue])
         try r.run()
     }
 }
