@@ -158,11 +158,7 @@ extension TrapMonitor {
     /// The linear address of a memory operand (SDM Vol. 1 §3.7.5: segment base + effective address).
     func linearAddress(_ ins: Instr) -> UInt32? {
         guard ins.mod != 3 else { return nil }
-        var a = ins.disp
-        if ins.base != 0xFF { a &+= cpu.regs[Int(ins.base)] }
-        if ins.index != 0xFF { a &+= cpu.regs[Int(ins.index)] << UInt32(ins.scale) }
-        if ins.asize16 { a &= 0xFFFF }
-        return cpu.segs[Int(ins.seg)].base &+ a
+        return cpu.segs[Int(ins.seg)].base &+ cpu.effectiveAddress(ins)
     }
 
     func wordOperand(_ ins: Instr) -> UInt16? {

@@ -312,10 +312,6 @@ extension VTxMonitor {
 
     /// The linear address of a memory operand (segment base + effective address).
     func linearAddress(_ ins: Instr) -> UInt32 {
-        var a = ins.disp
-        if ins.base != Instr.noRegister { a &+= cpu.regs[Int(ins.base)] }
-        if ins.index != Instr.noRegister { a &+= cpu.regs[Int(ins.index)] << UInt32(ins.scale) }
-        if ins.asize16 { a &= 0xFFFF }
-        return cpu.segs[Int(ins.seg)].base &+ a
+        cpu.segs[Int(ins.seg)].base &+ cpu.effectiveAddress(ins)
     }
 }

@@ -95,7 +95,7 @@ public final class CPU {
     /// Model-specific registers this CPU implements (see Msr).
     public var sysenterCS: UInt32 = 0, sysenterESP: UInt32 = 0, sysenterEIP: UInt32 = 0
 
-    // ---- EFLAGS: bits kept directly, the six status flags possibly lazy (Flags.swift) ----
+    // ---- EFLAGS: control and system bits kept directly, the six status flags lazily (Flags.swift) ----
     /// The non-status bits of EFLAGS; its six status bits are kept clear.
     var flagBits: UInt32 = EFLAGS.reserved1
     /// The status flags, encoded as the last result and its carry vector.

@@ -74,9 +74,10 @@ extension CPU {
             adjustSP(Int32(size))
             if Int(i.reg) == Seg.ss { interruptShadow = true }
         case .enter: try enter(i)
-        default: // .leave
-            if stack16 { setReg(Reg.esp, size: 2, regs[Reg.ebp]) } else { regs[Reg.esp] = regs[Reg.ebp] }
-            let v = try pop(size)
+        default: // .leave: ESP ← EBP, then EBP ← Pop(); the read comes first so that a fault changes nothing
+            let sp = stack16 ? regs[Reg.ebp] & 0xFFFF : regs[Reg.ebp]
+            let v = try read(Seg.ss, sp, size)
+            if stack16 { setReg(Reg.esp, size: 2, sp &+ UInt32(size)) } else { regs[Reg.esp] = sp &+ UInt32(size) }
             setReg(Reg.ebp, size: size, v)
         }
     }

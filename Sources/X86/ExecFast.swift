@@ -120,9 +120,7 @@ extension CPU {
             case .pushI: try push32(p.pointee.imm)
             case .popR:
                 // POP ESP: the register receives the value read, after the increment (SDM POP).
-                let v = try peek(4, at: 0)
-                adjustSP(4)
-                r[r1] = v
+                r[r1] = try pop32(release: 0, target: false)
             case .incR:
                 let a = r[r1], v = a &+ 1
                 r[r1] = v
@@ -184,6 +182,16 @@ extension CPU {
             case .testRR8: flagsLogic(1, byte(r1) & byte(r2))
             case .testRI8: flagsLogic(1, byte(r1) & p.pointee.imm)
             case .testMI8: flagsLogic(1, try read(Int(p.pointee.seg), ea32(p), 1) & p.pointee.imm)
+            case .aluRR8: setByte(r1, alu(p.pointee.op, byte(r1), byte(r2), 1))
+            case .aluRI8: setByte(r1, alu(p.pointee.op, byte(r1), p.pointee.imm, 1))
+            case .aluRM8:
+                let b = try read(Int(p.pointee.seg), ea32(p), 1)
+                setByte(r1, alu(p.pointee.op, byte(r1), b, 1))
+            case .aluMR8, .aluMI8:
+                // One segment check and one translation for the read and the write, as in `modify32`.
+                let b = p.pointee.fast == .aluMR8 ? byte(r2) : p.pointee.imm
+                let lin = try linear(Int(p.pointee.seg), ea32(p), 1, write: true)
+                try writeLinear8(lin, alu(p.pointee.op, try readLinear8(lin), b, 1))
             case .movzxR8: r[r1] = byte(r2)
             case .movsxR8: r[r1] = UInt32(bitPattern: Int32(Int8(truncatingIfNeeded: byte(r2))))
             case .movzxR16: r[r1] = r[r2] & 0xFFFF
@@ -194,21 +202,43 @@ extension CPU {
                 let target = try nearTarget(next &+ p.pointee.imm)
                 try push32(next)
                 next = target
-            case .ret:
-                let target = try nearTarget(try peek(4, at: 0))
-                adjustSP(4)
-                next = target
+            case .ret: next = try pop32(release: 0, target: true)
             case .retGuarded:
-                let target = try nearTarget(try peek(4, at: 0))
-                adjustSP(4)
+                next = try pop32(release: 0, target: true)
                 // The instructions that follow in the block assume the return address the trace predicted.
-                if target != eip &+ p.pointee.imm2 { exitBlock = true }
-                next = target
+                if next != eip &+ p.pointee.imm2 { exitBlock = true }
             case .loop:
                 // ECX counts down without touching flags; the branch is taken while it is not zero (SDM LOOP).
                 let c = r[Reg.ecx] &- 1
                 if c != 0 { next = try nearTarget(next &+ p.pointee.imm) }
                 r[Reg.ecx] = c
+            case .retI: next = try pop32(release: p.pointee.imm & 0xFFFF, target: true)
+            case .leave:
+                if _slowPath(stack16) {
+                    nextEIP = next; try execute(p.pointee); next = nextEIP
+                } else {
+                    // ESP ← EBP, EBP ← Pop(): the read first, so a fault changes nothing (SDM LEAVE).
+                    let bp = r[Reg.ebp]
+                    let v = try readLinear32(try linear(Seg.ss, bp, 4, write: false))
+                    r[Reg.esp] = bp &+ 4
+                    r[Reg.ebp] = v
+                }
+            case .pushM:
+                // The address is formed before ESP is decremented (SDM PUSH).
+                try push32(try load32(p))
+            case .callR, .callM:
+                let target = try nearTarget(p.pointee.fast == .callR ? r[r1] : try load32(p))
+                try push32(next)
+                next = target
+            case .jmpR: next = try nearTarget(r[r1])
+            case .jmpM: next = try nearTarget(try load32(p))
+            case .setccR: setByte(r1, condition(p.pointee.cond) ? 1 : 0)
+            case .setccM: try write(Int(p.pointee.seg), ea32(p), 1, condition(p.pointee.cond) ? 1 : 0)
+            case .cmovRR: if condition(p.pointee.cond) { r[r1] = r[r2] }
+            case .cmovRM:
+                // The source is read, and may fault, whether or not the condition holds (SDM CMOVcc).
+                let v = try load32(p)
+                if condition(p.pointee.cond) { r[r1] = v }
             case .jo: if of { next = try nearTarget(next &+ p.pointee.imm) }
             case .jno: if !of { next = try nearTarget(next &+ p.pointee.imm) }
             case .jb: if cf { next = try nearTarget(next &+ p.pointee.imm) }
@@ -292,6 +322,23 @@ extension CPU {
     @inline(__always) func logic32(_ r: UInt32) -> UInt32 {
         lfRes = r; lfAux = 0
         return r
+    }
+
+    /// POP and RET: reads the dword at SS:ESP, checks it as a branch target
+    /// for RET (before ESP changes, so a #GP leaves ESP alone), then releases
+    /// 4 + `release` bytes of stack.
+    @inline(__always) func pop32(release: UInt32, target: Bool) throws(CPUException) -> UInt32 {
+        if _fastPath(!stack16) {
+            let sp = regs[Reg.esp]
+            var v = try readLinear32(try linear(Seg.ss, sp, 4, write: false))
+            if target { v = try nearTarget(v) }
+            regs[Reg.esp] = sp &+ 4 &+ release
+            return v
+        }
+        var v = try peek(4, at: 0)
+        if target { v = try nearTarget(v) }
+        setReg(Reg.esp, size: 2, regs[Reg.esp] &+ 4 &+ release)
+        return v
     }
 
     @inline(__always) func imul32(_ a: UInt32, _ b: UInt32) -> UInt32 {

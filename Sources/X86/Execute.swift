@@ -1,6 +1,8 @@
-// The executor's dispatch: one switch over `Op`.  Each case is short and
+// The generic executor: one switch over `Op`.  Each case is short and
 // calls into the family files (ExecALU, ExecData, ExecControl, ExecString,
-// ExecSystem).  Operand routing comes from the decoder's `Loc`s.
+// ExecSystem).  Operand routing comes from the decoder's `Loc`s.  The run
+// loop dispatches on `Instr.fast` first (ExecFast.swift); an instruction
+// with no specialized form comes here.
 
 extension CPU {
     // ---- Operand access ----
@@ -10,6 +12,9 @@ extension CPU {
         let a = i.disp &+ regs[Int(i.base)] &+ (regs[Int(i.index)] &<< UInt32(i.scale))
         return i.asize16 ? a & 0xFFFF : a
     }
+    /// The effective address of `i`'s memory operand with the current
+    /// registers, for monitors that emulate an instruction.
+    public func effectiveAddress(_ i: Instr) -> UInt32 { ea(i) }
     @inline(__always) func readRM(_ i: Instr, _ size: UInt8) throws(CPUException) -> UInt32 {
         if i.mod == 3 { return reg(Int(i.rm), size: size) }
         return try read(Int(i.seg), ea(i), size)

@@ -34,9 +34,17 @@ public enum Fast: UInt8, Sendable {
     case movRR8, movRI8, movRM8, movMR8, movMI8
     case cmpRR8, cmpRI8, cmpRM8, cmpMR8, cmpMI8
     case testRR8, testRI8, testMI8
+    /// ADD OR ADC SBB AND SUB XOR on bytes; the operation is the instruction's `op`.
+    case aluRR8, aluRI8, aluRM8, aluMR8, aluMI8
     /// MOVZX/MOVSX r32 from a byte or word register (`r2` a byte offset for the byte forms).
     case movzxR8, movsxR8, movzxR16, movsxR16
     case jmp, call, ret
+    /// RET imm16, LEAVE, PUSH m32.
+    case retI, leave, pushM
+    /// CALL and JMP through a register or a dword in memory.
+    case callR, callM, jmpR, jmpM
+    /// SETcc r8 (`r1` a byte offset) and SETcc m8; CMOVcc r32 from a register or memory.
+    case setccR, setccM, cmovRR, cmovRM
     /// A RET inside a trace (made by the block builder, Run.swift): the
     /// block goes on only if it returns to EIP + `imm2`.
     case retGuarded
@@ -110,7 +118,12 @@ extension Decoder {
         case .lea:
             if case let .register(a) = d, ins.mod != 3 { set(.lea, a) }
         case .push:
-            if case let .register(a) = d { set(.pushR, a) } else if case .immediate = d { set(.pushI) }
+            switch d {
+            case let .register(a): set(.pushR, a)
+            case .immediate: set(.pushI)
+            case .memory: set(.pushM)
+            default: break
+            }
         case .pop:
             if case let .register(a) = d { set(.popR, a) }
         case .inc, .dec:
@@ -131,7 +144,15 @@ extension Decoder {
             set(ins.cond == 1 ? .imulRRI : .imulRR, a, ins.rm)
         case .jmp: set(.jmp)
         case .call: set(.call)
-        case .ret: if ins.dst == .none { set(.ret) }
+        case .ret: set(ins.dst == .none ? .ret : .retI)
+        case .leave: set(.leave)
+        case .callIndirect, .jmpIndirect:
+            let call = ins.op == .callIndirect
+            if case let .register(a) = d { set(call ? .callR : .jmpR, a) } else if case .memory = d { set(call ? .callM : .jmpM) }
+        case .cmovcc:
+            if case let .register(a) = d {
+                if case let .register(b) = s { set(.cmovRR, a, b) } else if case .memory = s { set(.cmovRM, a) }
+            }
         case .jcc: set(Fast(rawValue: Fast.jo.rawValue + ins.cond)!)
         case .loop: set(.loop)
         default: break
@@ -143,17 +164,26 @@ extension Decoder {
     /// second bytes (the host is little-endian, as x86-64 and arm64 are).
     static func byteOffset(_ r: UInt8) -> UInt8 { (r & 3) * 4 + (r >> 2) }
 
-    /// The byte forms of MOV, CMP and TEST.
+    /// The byte forms of MOV, the ALU operations and TEST, and SETcc.
     private static func specializeByte(_ ins: inout Instr) {
         let d = place(ins.dst, ins), s = place(ins.src, ins)
         func set(_ f: Fast, _ r1: UInt8 = 0, _ r2: UInt8 = 0) {
             ins.fast = f; ins.r1 = byteOffset(r1); ins.r2 = byteOffset(r2)
+        }
+        if ins.op == .setcc {
+            switch d {
+            case let .register(a): set(.setccR, a)
+            case .memory: set(.setccM)
+            default: break
+            }
+            return
         }
         let forms: [Fast]
         switch ins.op {
         case .mov: forms = [.movRR8, .movRI8, .movRM8, .movMR8, .movMI8]
         case .cmp: forms = [.cmpRR8, .cmpRI8, .cmpRM8, .cmpMR8, .cmpMI8]
         case .test: forms = [.testRR8, .testRI8, .generic, .generic, .testMI8]
+        case .add, .or, .adc, .sbb, .and, .sub, .xor: forms = [.aluRR8, .aluRI8, .aluRM8, .aluMR8, .aluMI8]
         default: return
         }
         switch (d, s) {

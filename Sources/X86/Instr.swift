@@ -28,7 +28,8 @@ public struct Instr: Sendable {
     /// First immediate (sign-extended where the SDM says so; relative offset for J).
     public var imm: UInt32 = 0
     /// Second immediate: the selector of a far pointer, ENTER's nesting level,
-    /// or the count of a three-operand SHLD/SHRD/IMUL.
+    /// or the count of a three-operand SHLD/SHRD/IMUL; in a decoded block, a
+    /// RET inside a trace keeps its expected return offset here (Run.swift).
     public var imm2: UInt32 = 0
     /// Index of the opcode-table row: mnemonic, operands and traits.
     public var row: UInt16 = 0
