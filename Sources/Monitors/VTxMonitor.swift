@@ -127,7 +127,7 @@ public final class VTxMonitor: DeprivilegedMonitor {
     /// exit (descriptor-table exiting) or read a shadow (SMSW, when a
     /// host-owned bit of CR0 15:0 may differ from the real one).
     func updateTraits() {
-        var t: Traits = [.privileged, .io, .hypercall]
+        var t: Traits = [.privileged, .io, .hypercall, .vmxExit]
         if vmcs.secondary.contains(.descriptorTableExiting) || vmcs.cr0GuestHostMask & 0xFFFE != 0 { t.insert(.sensitive) }
         cpu.interceptTraits = t
     }

@@ -147,10 +147,10 @@ public let opcodeRows: [OpcodeRow] = {
           r(1, 0x1F, -1, "nop", [.Ev], .nop), // NOP Ev: every reg value (SDM Table A-3)
           r(1, 0x20, -1, "mov", [.Rd, .Cd], .movFromCR, priv), r(1, 0x21, -1, "mov", [.Rd, .Dd], .movFromDR, priv),
           r(1, 0x22, -1, "mov", [.Cd, .Rd], .movToCR, privEnd), r(1, 0x23, -1, "mov", [.Dd, .Rd], .movToDR, priv),
-          r(1, 0x30, -1, "wrmsr", [], .wrmsr, privEnd), r(1, 0x31, -1, "rdtsc", [], .rdtsc),
+          r(1, 0x30, -1, "wrmsr", [], .wrmsr, privEnd), r(1, 0x31, -1, "rdtsc", [], .rdtsc, [.vmxExit]),
           r(1, 0x32, -1, "rdmsr", [], .rdmsr, priv),
           r(1, 0xA0, -1, "push", [.FS], .pushSeg, sensitive), r(1, 0xA1, -1, "pop", [.FS], .popSeg, sensitive),
-          r(1, 0xA2, -1, "cpuid", [], .cpuid), r(1, 0xA3, -1, "bt", [.Ev, .Gv], .bt),
+          r(1, 0xA2, -1, "cpuid", [], .cpuid, [.vmxExit]), r(1, 0xA3, -1, "bt", [.Ev, .Gv], .bt),
           r(1, 0xA4, -1, "shld", [.Ev, .Gv, .Ib], .shld), r(1, 0xA5, -1, "shld", [.Ev, .Gv, .CL], .shld),
           r(1, 0xA8, -1, "push", [.GS], .pushSeg, sensitive), r(1, 0xA9, -1, "pop", [.GS], .popSeg, sensitive),
           r(1, 0xAB, -1, "bts", [.Ev, .Gv], .bts, lockable),

@@ -61,6 +61,9 @@ public struct Traits: OptionSet, Sendable, Hashable {
     public static let string = Traits(rawValue: 1 << 10)
     /// May take a LOCK prefix (SDM Vol. 2 LOCK).
     public static let lockable = Traits(rawValue: 1 << 11)
+    /// Not privileged, yet a VM exit in VMX non-root operation, always
+    /// (CPUID) or by a control (RDTSC exiting) — SDM Vol. 3 §26.1.2, §26.1.3.
+    public static let vmxExit = Traits(rawValue: 1 << 12)
 }
 
 /// How the ModRM byte constrains a row: any mod, memory only, register only.
