@@ -24,6 +24,12 @@ struct Block {
     /// How far beyond its first byte, in EIP, the block's last instruction
     /// byte lies: the block may run only while EIP + span is within CS's limit.
     var span: UInt32 = 0
+    /// The linear address of CS:EIP it was built for, and whether a debugger
+    /// breakpoint sits there: blocks are flushed whenever the breakpoint set
+    /// changes, so `runBlocks` can chain past breakpoint-free blocks without
+    /// looking the address up (entered at another linear address, it checks).
+    var linear: UInt32 = 0
+    var breakpoint = false
 }
 
 /// One entry of the jump cache: the block last found at a linear address.

@@ -29,11 +29,14 @@ extension CPU {
             let count = UInt64(b.pointee.count), budget = end &- instructions
             exitBlock = false
             try execute(from: p, to: p + Int(min(count, budget)))
-            if exitBlock || count >= budget || breakpointsActive { return }
+            if exitBlock || count >= budget { return }
             // With IF = 1, `run` delivers a pending interrupt first, or asks the PIC again.
             if flagBits & EFLAGS.if != 0 && (interruptPollStale || interruptPollCache) { return }
             id = try blockAtEIP()
-            if blocks.blockTable[Int(id)].traits & interceptMask != 0 { return }
+            let next = blocks.blockTable + Int(id)
+            if next.pointee.traits & interceptMask != 0 { return }
+            // Breakpoints cost a look-up only at blocks that start at one (or were built for another address).
+            if _slowPath(breakpointsActive) && (next.pointee.breakpoint || next.pointee.linear != segs[Seg.cs].base &+ eip) { return }
         }
     }
 

@@ -279,9 +279,11 @@ extension CPU {
         blocks.poolUsed += count
         blocks.blockCount += 1
         blocks.built += 1
+        let startLinear = cs.base &+ startEIP
         blocks.blockTable[Int(id)] = Block(key: key, phys: lo, bytes: hi &- lo, first: Int32(first),
                                            count: Int32(count), valid: true, page0: page0, page1: page1, traits: traits,
-                                           span: span)
+                                           span: span, linear: startLinear,
+                                           breakpoint: breakpointsActive && breakpoints.contains(startLinear))
         // Only RAM is cached; code fetched from elsewhere is decoded again each time.
         if UInt64(startPhys) < UInt64(ramSize) && UInt64(page1) << 12 < UInt64(ramSize) {
             blocks.index[BlockCache.slot(key)] = id

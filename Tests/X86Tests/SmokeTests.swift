@@ -46,4 +46,24 @@ import Testing
         m.run([0xC6, 0x05, 0x08, 0x10, 0, 0, 0x2A, 0xB0, 0x00])
         #expect(m.cpu.eax & 0xFF == 0x2A)
     }
+
+    @Test func breakpointStopsEveryIterationOfAChainedLoop() {
+        // mov ecx,5 ; l: inc eax ; dec ecx ; jnz l ; hlt — breakpoint at l (0x1005).
+        // Blocks chain without returning to the run loop; one that starts at a
+        // breakpoint must still stop the run, on every iteration.
+        let m = TestMachine()
+        m.load([0xB9, 5, 0, 0, 0, 0x40, 0x49, 0x75, 0xFC, 0xF4], at: 0x1000)
+        m.cpu.eip = 0x1000
+        m.cpu.breakpoints = [0x1005]
+        var stops: [UInt32] = []
+        while true {
+            let r = m.cpu.run(maxInstructions: 1000)
+            guard case .breakpoint(let a) = r else { #expect(r == .halted); break }
+            stops.append(m.cpu.eax)
+            #expect(a == 0x1005 && m.cpu.eip == 0x1005)
+            m.cpu.resumeAddress = a
+        }
+        #expect(stops == [0, 1, 2, 3, 4])
+        #expect(m.cpu.eax == 5)
+    }
 }
