@@ -37,6 +37,10 @@ public class DeprivilegedMonitor: Monitor {
         return out
     }
 
+    public func guestLinear(ofReal linear: UInt32) -> UInt32 { linear }
+    public func realBreakpoints(_ guest: Set<UInt32>) -> Set<UInt32> { guest }
+    public func isGuestBoundary(real linear: UInt32) -> Bool { true }
+
     /// The CPL written into the trap log as the guest's.
     var guestCPL: UInt8 { cpu.cpl }
 
@@ -56,8 +60,13 @@ public class DeprivilegedMonitor: Monitor {
         cpu.flushTLB(global: true)
     }
 
-    /// The monitor's TSS as the CPU's task register.
+    /// The monitor's TSS as the CPU's task register.  Its I/O-map base
+    /// (offset 0x66) points past the limit: no permission bitmap, so every
+    /// IN and OUT at CPL 1 > IOPL 0 faults into the monitor (SDM Vol. 1
+    /// §19.5.2).  Left at 0, the TSS's own bytes would be the bitmap and
+    /// grant ports 0-0x337 wherever they happen to be zero.
     func loadMonitorTR() {
+        cpu.writePhysical(MonitorLayout.tss &+ 0x66, 2, 0x68)
         if let d = try? cpu.descriptor(MonitorLayout.tssSelector) {
             cpu.tr = d.cache
             cpu.tr.selector = MonitorLayout.tssSelector
@@ -77,6 +86,8 @@ public class DeprivilegedMonitor: Monitor {
     func eventsDeliverable(_ picPending: Bool) -> Bool { picPending }
     /// The CPU acknowledged `vector` and is about to deliver it to the guest.
     func injecting(vector: UInt8) {}
+    /// A write hit a page of translated code (`bt` drops its translations).
+    func codePageWritten(frame: UInt32, at lin: UInt32) {}
 
     // ---- The trap log ----
 

@@ -9,6 +9,8 @@ import X86
 //   0x0042_0000  monitor IDT (2 KiB)
 //   0x0042_1000  monitor TSS
 //   0x0043_0000  shadow LDT (64 KiB)
+//   0x0044_0000  bt: the vCPU area (guest CR0-CR4 for inline reads)
+//   0x0050_0000  bt: the translation cache (3 MiB)
 //   0x0080_0000  guest-physical 0 ... guest RAM
 //
 // Guest-physical memory starts at host-physical 8 MiB, so it is not
@@ -27,6 +29,10 @@ public enum MonitorLayout {
     public static let idt: UInt32 = 0x0042_0000
     public static let tss: UInt32 = 0x0042_1000
     public static let ldt: UInt32 = 0x0043_0000
+    /// `bt`: the vCPU area translated code reads (CR n at offset 4 n) and the translation cache.
+    public static let vcpuArea: UInt32 = 0x0044_0000
+    public static let tcStart: UInt32 = 0x0050_0000
+    public static let tcEnd: UInt32 = 0x0080_0000
     /// Linear address of host-physical 0 in the monitor window.
     public static let window: UInt32 = 0xFF80_0000
     /// The highest offset a guest segment may reach.
@@ -34,6 +40,10 @@ public enum MonitorLayout {
     /// Monitor selectors at the top of the GDT (as Xen keeps its own in a reserved area).
     public static let tssSelector: UInt16 = UInt16((gdtEntries - 2) * 8)
     public static let ldtSelector: UInt16 = UInt16((gdtEntries - 3) * 8)
+    /// `bt`: the code segment translated code runs in (flat, DPL 1, so it reaches the cache).
+    public static let tcSelector: UInt16 = UInt16((gdtEntries - 4) * 8)
+    /// Guest descriptors the monitor GDT can hold below its own.
+    public static let guestGDTEntries = gdtEntries - 4
 
     public static func linear(ofHost host: UInt32) -> UInt32 { window &+ host }
 }

@@ -19,15 +19,34 @@ public protocol Monitor: AnyObject {
     /// Bytes at a guest-linear address as the guest kernel would read them
     /// (through the guest's own page tables), without side effects.
     func guestBytes(linear: UInt32, count: Int) -> [UInt8]?
+    /// The guest linear address for a linear address the CPU executes at
+    /// (under `bt`, a translation-cache address maps back to guest code).
+    func guestLinear(ofReal linear: UInt32) -> UInt32
+    /// The addresses the CPU must stop at for breakpoints at these guest addresses.
+    func realBreakpoints(_ guest: Set<UInt32>) -> Set<UInt32>
+    /// Does a guest instruction start at this real address? (Stepping stops only there.)
+    func isGuestBoundary(real linear: UInt32) -> Bool
+}
+
+extension Monitor {
+    public func guestLinear(ofReal linear: UInt32) -> UInt32 { linear }
+    public func realBreakpoints(_ guest: Set<UInt32>) -> Set<UInt32> { guest }
+    public func isGuestBoundary(real linear: UInt32) -> Bool { true }
 }
 
 /// `native`: no monitor work, guest-physical = host-physical, vCPU = CPU.
 public final class NativeMonitor: Monitor {
     public let technique = Technique.native
     unowned(unsafe) var vm: VirtualMachine?
+    /// Port I/O instructions executed: on the bare machine each one goes out
+    /// on the I/O bus to a device (CostModel.portIO; VirtualMachine.modeledCycles).
+    public private(set) var portInstructions: UInt64 = 0
     public init() {}
     public func boot(_ vm: VirtualMachine) {
         self.vm = vm
+        // Count them without changing them: the intercept only looks.
+        vm.machine.cpu.instructionIntercept = { [unowned self] _, _ in self.portInstructions &+= 1; return false }
+        vm.machine.cpu.interceptTraits = [.io]
         // Count native exceptions in the trap log too, so `compare` can put them side by side.
         vm.machine.cpu.exceptionIntercept = { [unowned vm] cpu, e in
             vm.log.append(TrapEvent(time: vm.machine.now, technique: .native, kind: .exception,

@@ -24,6 +24,9 @@ final class ShadowMMU {
     /// A `pv` guest promises to change its tables only by hypercall, which
     /// drops the stale shadow entries itself: its table pages stay writable.
     var protectTables = true
+    /// Guest-physical frames holding translated code (`bt`): mapped read-only
+    /// so that a write traps and the monitor can drop the stale translations.
+    private(set) var codeFrames: Set<UInt32> = []
 
     init(cpu: CPU, mem: GuestMemory) {
         self.cpu = cpu
@@ -41,6 +44,7 @@ final class ShadowMMU {
         freeFrames += tables.values
         tables.removeAll()
         tracked.removeAll()
+        codeFrames.removeAll()
         cpu.flushTLB(global: true)
     }
 
@@ -85,6 +89,17 @@ final class ShadowMMU {
 
     func isTracked(gpa: UInt32) -> Bool { tracked[gpa >> 12] != nil }
 
+    /// Write-protects a frame of translated code.  Its writable shadow
+    /// entries are found by dropping every shadow table (there is no reverse
+    /// map); it happens once per code page, the first time code on it is translated.
+    func protectCode(frame: UInt32) {
+        guard codeFrames.insert(frame).inserted else { return }
+        flush()
+    }
+    /// The frame's translations are gone: it may be written freely again.
+    func unprotectCode(frame: UInt32) { codeFrames.remove(frame) }
+    func isCode(gpa: UInt32) -> Bool { !codeFrames.isEmpty && codeFrames.contains(gpa >> 12) }
+
     /// Installs the shadow entry for `lin` from a successful guest walk.
     /// Returns false when the pool of shadow frames ran out (everything is dropped then, and retried).
     @discardableResult
@@ -109,7 +124,7 @@ final class ShadowMMU {
         }
         guard let host = mem.host(w.gpa & 0xFFFF_F000) else { return false }
         // Writable only once the guest's dirty bit is set (or this write sets it), and never for a guest table page.
-        let writable = w.writable && (w.dirty || write) && !(protectTables && isTracked(gpa: w.gpa))
+        let writable = w.writable && (w.dirty || write) && !(protectTables && isTracked(gpa: w.gpa)) && !isCode(gpa: w.gpa)
         let pte = host | PTE.present | (w.user ? PTE.user : 0) | (writable ? PTE.writable : 0)
         cpu.writePhysical(pt! | ((lin >> 10) & 0xFFC), 4, pte)
         cpu.flushTLB(linear: lin)

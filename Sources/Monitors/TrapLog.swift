@@ -116,6 +116,15 @@ public final class TrapLog {
         observer?(e)
     }
 
+    /// Counts an event too frequent to keep one by one (`bt`'s return-target
+    /// lookups): the totals stay exact, the ring and the observer never see it.
+    public func tally(_ kind: EventKind, cycles: UInt64, mnemonic: String) {
+        total += 1
+        countsByKind[kind, default: 0] += 1
+        cyclesByKind[kind, default: 0] += cycles
+        countsByInstruction[mnemonic, default: 0] += 1
+    }
+
     /// The retained entries, oldest first.
     public var entries: [TrapEvent] { Array(ring[start...] + ring[..<start]) }
     public var totalCycles: UInt64 { cyclesByKind.values.reduce(0, +) }

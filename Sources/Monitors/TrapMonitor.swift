@@ -15,7 +15,7 @@ import X86
 // *observes* sensitive instructions, through the opcode table's traits, and
 // logs each as a `silent` event.
 
-public final class TrapMonitor: DeprivilegedMonitor {
+public class TrapMonitor: DeprivilegedMonitor {
     /// What the guest believes: its own registers, CPL 0 for the kernel, and
     /// the CPU's IF (the guest's interrupt flag is the real one, see above).
     public override var vcpu: VCPU {
@@ -26,6 +26,7 @@ public final class TrapMonitor: DeprivilegedMonitor {
     }
 
     public init() { super.init(technique: .trap) }
+    override init(technique: Technique) { super.init(technique: technique) }
 
     /// The guest believes it runs at CPL 0 when the CPU is at 1.
     override var guestCPL: UInt8 { cpu.cpl == 1 ? 0 : cpu.cpl }
@@ -74,7 +75,7 @@ public final class TrapMonitor: DeprivilegedMonitor {
     }
 
     func guestDescriptors(base: UInt32, limit: UInt32) -> [Descriptor] {
-        let count = min(Int(limit + 1) / 8, MonitorLayout.gdtEntries - 3)
+        let count = min(Int(limit + 1) / 8, MonitorLayout.guestGDTEntries)
         return (0..<count).map { i in
             let lo = mem.readLinear32(base &+ UInt32(i * 8), vcpu: state) ?? 0
             let hi = mem.readLinear32(base &+ UInt32(i * 8 + 4), vcpu: state) ?? 0
@@ -97,6 +98,11 @@ public final class TrapMonitor: DeprivilegedMonitor {
     /// becomes the monitor TSS's ring-1 stack, and the gate is re-read.
     func prepareDelivery(vector: Int) {
         refreshIDT(vector: vector)
+        syncRingStack()
+    }
+
+    /// The guest's SS0:ESP0 (from its TSS) as the monitor TSS's ring-1 stack.
+    func syncRingStack() {
         let at = UInt32(state.tr & 0xFFF8)
         guard state.tr & 0xFFFC != 0, at + 7 <= UInt32(state.gdtr.limit),
               let lo = mem.readLinear32(state.gdtr.base &+ at, vcpu: state),

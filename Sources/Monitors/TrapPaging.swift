@@ -28,6 +28,16 @@ extension DeprivilegedMonitor {
             if code & PFError.present != 0 && write && mem.host(w.gpa) != nil && shadow.protectTables && shadow.isTracked(gpa: w.gpa) {
                 return pageTableWrite(lin, w)
             }
+            if code & PFError.present != 0 && write && w.writable && shadow.isCode(gpa: w.gpa) {
+                // `bt`: the page holds translated code; its translations go, then the write proceeds.
+                codePageWritten(frame: w.gpa >> 12, at: lin)
+                shadow.unprotectCode(frame: w.gpa >> 12)
+                mem.markAccessed(w, write: true)
+                var walk = w
+                walk.dirty = true
+                shadow.fill(lin, walk, write: true)
+                return .handled
+            }
             if code & PFError.present != 0 && write && !w.writable {
                 // The guest's CR0.WP = 0 lets its kernel write a read-only page (SDM Vol. 3 §4.6.1);
                 // the real CR0.WP is 1 and its shadow entry stays read-only: do this one write.

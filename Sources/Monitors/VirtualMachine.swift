@@ -24,14 +24,15 @@ public final class VirtualMachine {
         case .trap:
             monitor = TrapMonitor()
             machine = Machine.standardPC(memoryMiB: memoryMiB, guestBase: MonitorLayout.guestBase)
+        case .bt:
+            monitor = BTMonitor()
+            machine = Machine.standardPC(memoryMiB: memoryMiB, guestBase: MonitorLayout.guestBase)
         case .pv:
             monitor = PVMonitor()
             machine = Machine.standardPC(memoryMiB: memoryMiB, guestBase: MonitorLayout.guestBase)
         case .vtx:
             monitor = VTxMonitor(paging: paging)
             machine = Machine.standardPC(memoryMiB: memoryMiB, guestBase: MonitorLayout.guestBase)
-        default:
-            return nil
         }
         self.technique = technique
     }
