@@ -23,6 +23,21 @@ enum Callout {
     case emulate(guest: UInt32, ins: Instr, row: Int)
     /// Translate `target` if needed, patch the jump at `site` to go there directly, and go.
     case chain(target: UInt32, site: UInt32?)
+    /// The inline return found no landing pad for the return address (BTReturns.swift).
+    case returnMiss
+}
+
+/// How to turn the CPU state at a TC address into the guest's, when the
+/// translated code is between two guest instructions (the inline return:
+/// ECX saved on the stack above the return address, BTTranslator.swift).
+enum TCFixup: UInt8 {
+    case none
+    /// ECX is saved at [ESP]: restore it; the guest is still *at* the RET.
+    case savedBeforeReturn
+    /// ECX is saved at [ESP], the return address at [ESP+4]: finish the RET.
+    case savedAfterReturn
+    /// ECX is back; the return address is at [ESP]: finish the RET.
+    case poppedAfterReturn
 }
 
 /// How a guest instruction was translated.
@@ -85,7 +100,7 @@ final class TranslationCache {
     private(set) var entry: [UInt32: UInt32] = [:]
     private(set) var callouts: [UInt32: Callout] = [:]
     /// Append-only, in TC order: (TC address, guest address before it runs).
-    private var reverse: [(tc: UInt32, guest: UInt32)] = []
+    private var reverse: [(tc: UInt32, guest: UInt32, fixup: TCFixup)] = []
     /// Guest target -> TC addresses of rel32 fields patched to jump to its translation.
     private var incoming: [UInt32: [UInt32]] = [:]
     private var byFrame: [UInt32: Set<UInt32>] = [:]
@@ -102,11 +117,11 @@ final class TranslationCache {
 
     /// Appends bytes; returns the TC linear address they start at.
     @discardableResult
-    func emit(_ bytes: [UInt8], guestBefore: UInt32) -> UInt32 {
+    func emit(_ bytes: [UInt8], guestBefore: UInt32, fixup: TCFixup = .none) -> UInt32 {
         let at = linearNext
         for (k, b) in bytes.enumerated() { cpu.writePhysical(next &+ UInt32(k), 1, UInt32(b)) }
         next &+= UInt32(bytes.count)
-        reverse.append((at, guestBefore))
+        reverse.append((at, guestBefore, fixup))
         stats.bytes += bytes.count
         return at
     }
@@ -122,13 +137,15 @@ final class TranslationCache {
     }
 
     /// The guest address the guest is at when the CPU is about to run TC address `tc`.
-    func guestAddress(_ tc: UInt32) -> UInt32? {
+    func guestAddress(_ tc: UInt32) -> UInt32? { mapping(tc)?.guest }
+
+    func mapping(_ tc: UInt32) -> (guest: UInt32, fixup: TCFixup)? {
         var lo = 0, hi = reverse.count
         while lo < hi {
             let mid = (lo + hi) / 2
             if reverse[mid].tc <= tc { lo = mid + 1 } else { hi = mid }
         }
-        return lo == 0 ? nil : reverse[lo - 1].guest
+        return lo == 0 ? nil : (reverse[lo - 1].guest, reverse[lo - 1].fixup)
     }
 
     /// Is `tc` the first translated instruction of a guest instruction? (Stepping stops only there.)

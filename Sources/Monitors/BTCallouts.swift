@@ -50,6 +50,8 @@ extension BTMonitor {
                 cpu.cr2 = f.address
                 throw CPUException(Vector.pf, f.errorCode)
             }
+        case .returnMiss:
+            try returnMiss()
         case .emulate(let g, let guestIns, _):
             if guestIns.op == .ret, guestIns.osize == 4, try fastReturn(guestIns) { break }
             toGuest()

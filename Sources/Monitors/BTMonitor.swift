@@ -34,6 +34,9 @@ public final class BTMonitor: TrapMonitor {
     /// A fault an emulation decided the guest gets, thrown from a callout:
     /// the exception intercept delivers it as decided instead of handling it again.
     var preparedFault: (CPUException, InterceptAction)?
+    /// The inline return's miss routine and its landing pads by guest return address (BTReturns.swift).
+    var missStub: UInt32 = 0
+    var landings: [UInt32: UInt32] = [:]
 
     public override init() { super.init(technique: .bt) }
 
@@ -48,6 +51,7 @@ public final class BTMonitor: TrapMonitor {
         cpu.instructionIntercept = { [unowned self] _, ins throws(CPUException) in try self.callout(ins) }
         cpu.interceptTraits = [.softInt]
         syncVCPUArea()
+        resetReturnTable()
         _ = settle()
     }
 
@@ -69,8 +73,19 @@ public final class BTMonitor: TrapMonitor {
     /// From a TC address to the guest address the guest is at there (CS:EIP in the guest's terms).
     func toGuest() {
         guard inTC else { return }
-        let tc = cpu.eip
-        guard let g = cache.guestAddress(tc), let cs = guestCodeSegment() else { return }
+        guard let m = cache.mapping(cpu.eip), let cs = guestCodeSegment() else { return }
+        var g = m.guest
+        let sp = cpu.segs[Seg.ss].base &+ cpu.esp
+        func word(_ a: UInt32) -> UInt32 { (try? cpu.readSlow(a, 4, user: false)) ?? 0 }
+        switch m.fixup {
+        case .none: break
+        case .savedBeforeReturn:
+            cpu.ecx = word(sp); cpu.esp &+= 4
+        case .savedAfterReturn:
+            cpu.ecx = word(sp); g = cs.base &+ word(sp &+ 4); cpu.esp &+= 8
+        case .poppedAfterReturn:
+            g = cs.base &+ word(sp); cpu.esp &+= 4
+        }
         cpu.segs[Seg.cs] = cs
         cpu.eip = g &- cs.base
     }
@@ -218,16 +233,28 @@ public final class BTMonitor: TrapMonitor {
         return true
     }
 
-    override func codePageWritten(frame: UInt32, at lin: UInt32) {
+    /// A guest write to a page of translated code (self-modifying code, or
+    /// data beside code): the write is made first, with the page writable
+    /// for that one instruction, then the page's translations are dropped
+    /// and the page left writable until code on it is translated again.
+    /// The run continues after the writing instruction, in a fresh
+    /// translation of the new bytes.
+    override func codePageWritten(frame: UInt32, at lin: UInt32) -> InterceptAction {
+        let at = cpu.eip, text = vm.instructionText(at: at)
+        emulating += 1
+        let action = writeOnce(lin)
+        emulating -= 1
+        shadow.unprotectCode(frame: frame)
         let dropped = cache.invalidate(frame: frame)
-        guard !dropped.isEmpty else { return }
-        log(.invalidation, code: frame << 12, eip: cpu.eip,
+        log(.invalidation, code: frame << 12, eip: at, text: text,
             outcome: "write to \(hex(lin)) hit translated code: \(dropped.count) block(s) of page \(hex(frame << 12)) dropped",
             cycles: vm.cost.shadowFault)
+        return action
     }
 
     func flushTranslations() {
         cache.flush()
+        resetReturnTable()
         for f in shadow.codeFrames { shadow.unprotectCode(frame: f) }
         log(.invalidation, outcome: "translation cache flushed", cycles: vm.cost.translate * 100)
     }

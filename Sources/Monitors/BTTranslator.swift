@@ -93,13 +93,7 @@ extension BTMonitor {
             stubs += pending
             rows[rows.count - 1].translated.append(line)
         }
-        for s in stubs {
-            // A jump to an address translated meanwhile (a later row of this block) is chained now.
-            if let tc = cache.entry[s.target] { cache.patch(site: s.site, to: tc, target: s.target); continue }
-            let stub = cache.emit([0xCD, Self.chainVector], guestBefore: s.target)
-            cache.addCallout(.chain(target: s.target, site: s.site), at: stub)
-            cpu.writePhysical(s.site &- MonitorLayout.window, 4, stub &- (s.site &+ 4))
-        }
+        makeStubs(stubs)
         cache.add(TCBlock(guestStart: start, guestEnd: g, tcStart: tcStart, tcEnd: cache.linearNext, rows: rows, frames: frames))
         for f in frames { shadow.protectCode(frame: f) }
         if !guestBreakpoints.isEmpty && rows.contains(where: { guestBreakpoints.contains($0.guest) }) {
@@ -150,6 +144,9 @@ extension BTMonitor {
             return TCRow(guest: g, original: original, rewrite: .branch,
                          reason: "pushes the guest return address \(hex(next)), jumps to the callee's translation",
                          translated: [described(l0, push), l1])
+        case .ret where raw == [0xC3]:
+            open = false
+            return inlineReturn(at: g, original: original)
         case .movFromCR where [0, 2, 3, 4].contains(ins.reg) && ins.mod == 3:
             // mov r32, cs:[vcpu area + 4n]
             let bytes: [UInt8] = [0x2E, 0x8B, 0x05 | (ins.rm << 3)] + le32(MonitorLayout.linear(ofHost: MonitorLayout.vcpuArea) &+ UInt32(ins.reg) * 4)
@@ -170,6 +167,17 @@ extension BTMonitor {
         }
     }
 
+    /// Jumps to addresses not translated yet go through chaining stubs (or,
+    /// when the target got translated meanwhile, straight there).
+    func makeStubs(_ stubs: [(site: UInt32, target: UInt32)]) {
+        for s in stubs {
+            if let tc = cache.entry[s.target] { cache.patch(site: s.site, to: tc, target: s.target); continue }
+            let stub = cache.emit([0xCD, Self.chainVector], guestBefore: s.target)
+            cache.addCallout(.chain(target: s.target, site: s.site), at: stub)
+            cpu.writePhysical(s.site &- MonitorLayout.window, 4, stub &- (s.site &+ 4))
+        }
+    }
+
     /// Why an instruction may not run as written at CPL 1, or nil when it may.
     func calloutReason(_ ins: Instr) -> String? {
         let t = ins.traits
@@ -179,7 +187,7 @@ extension BTMonitor {
         if t.contains(.ioplSensitive) && ins.op != .popf && ins.op != .pushf { return "IOPL-sensitive: IF or the port is the monitor's to change" }
         if t.contains(.io) { return "port I/O: performed by the monitor" }
         if t.contains(.sensitive) { return "sensitive: run against the guest's view of the machine" }
-        if t.contains(.ret) { return "return: the guest address on the stack is looked up in the cache" }
+        if t.contains(.ret) { return "return with a stack adjustment: the monitor looks the target up" }
         if ins.op == .jmpIndirect || ins.op == .callIndirect { return "indirect: the target is looked up in the cache" }
         if t.contains(.hypercall) || t.contains(.vmxExit) || t.contains(.endsBlock) { return "control transfer: run by the monitor" }
         if ins.segOverride && Int(ins.seg) == Seg.cs { return "CS-relative data: the guest's CS is not the TC's" }

@@ -10,6 +10,7 @@ import X86
 //   0x0042_1000  monitor TSS
 //   0x0043_0000  shadow LDT (64 KiB)
 //   0x0044_0000  bt: the vCPU area (guest CR0-CR4 for inline reads)
+//   0x0045_0000  bt: the return table (64 Ki slots, 256 KiB)
 //   0x0050_0000  bt: the translation cache (3 MiB)
 //   0x0080_0000  guest-physical 0 ... guest RAM
 //
@@ -31,6 +32,7 @@ public enum MonitorLayout {
     public static let ldt: UInt32 = 0x0043_0000
     /// `bt`: the vCPU area translated code reads (CR n at offset 4 n) and the translation cache.
     public static let vcpuArea: UInt32 = 0x0044_0000
+    public static let returnTable: UInt32 = 0x0045_0000
     public static let tcStart: UInt32 = 0x0050_0000
     public static let tcEnd: UInt32 = 0x0080_0000
     /// Linear address of host-physical 0 in the monitor window.

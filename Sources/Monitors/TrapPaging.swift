@@ -29,14 +29,9 @@ extension DeprivilegedMonitor {
                 return pageTableWrite(lin, w)
             }
             if code & PFError.present != 0 && write && w.writable && shadow.isCode(gpa: w.gpa) {
-                // `bt`: the page holds translated code; its translations go, then the write proceeds.
-                codePageWritten(frame: w.gpa >> 12, at: lin)
-                shadow.unprotectCode(frame: w.gpa >> 12)
+                // `bt`: the page holds translated code; the write is made, then its translations go.
                 mem.markAccessed(w, write: true)
-                var walk = w
-                walk.dirty = true
-                shadow.fill(lin, walk, write: true)
-                return .handled
+                return codePageWritten(frame: w.gpa >> 12, at: lin)
             }
             if code & PFError.present != 0 && write && !w.writable {
                 // The guest's CR0.WP = 0 lets its kernel write a read-only page (SDM Vol. 3 §4.6.1);
