@@ -7,7 +7,7 @@ import X86
 /// from the translation cache, yet every demo prints exactly QEMU's output
 /// and exits with its status — the holes of `trap` are closed by rewriting.
 @Suite struct BTTests {
-    static let demos = ["hello", "sensitive", "rings", "timer", "minikernel", "minikernel-panic", "systest"]
+    static let demos = ["hello", "sensitive", "rings", "timer", "minikernel", "minikernel-panic", "systest", "smc"]
 
     func expectNative(_ name: String, _ run: DemoRun) throws {
         let want = try DemoRun.expected(name).lines
@@ -27,5 +27,71 @@ import X86
         let bt = try #require(run.vm.monitor as? BTMonitor)
         #expect(bt.stats.blocks > 0)
         #expect(run.vm.log.count(.silent) == 0)
+    }
+
+    /// The CPU never executes guest kernel code as written: whenever it runs
+    /// at CPL 1 its CS is the translation cache's segment and EIP lies in the cache.
+    @Test func kernelCodeRunsOnlyFromTheCache() throws {
+        let path = DemoRun.root + "/demos/build/minikernel.elf"
+        let vm = try #require(VirtualMachine(technique: .bt))
+        _ = try vm.load(GuestLoader.read(path), path: path, options: GuestOptions())
+        var kernelSteps = 0
+        for _ in 0..<200_000 {
+            let cpu = vm.machine.cpu
+            if cpu.cpl == 1 {
+                kernelSteps += 1
+                #expect(cpu.segs[Seg.cs].selector & ~3 == MonitorLayout.tcSelector, "CS \(hex(cpu.segs[Seg.cs].selector))")
+                #expect(cpu.eip >= MonitorLayout.linear(ofHost: MonitorLayout.tcStart), "EIP \(hex(cpu.eip))")
+                if cpu.segs[Seg.cs].selector & ~3 != MonitorLayout.tcSelector { break }
+            }
+            if case .debugExit = vm.run(maxInstructions: 1) { break }
+        }
+        #expect(kernelSteps > 1000)
+    }
+
+    /// The sensitive demo: every sensitive instruction of its kernel is a
+    /// callout or an inline rewrite, never IDENT.
+    @Test func sensitiveInstructionsAreRewritten() throws {
+        let run = try DemoRun.run("sensitive", .bt)
+        let bt = try #require(run.vm.monitor as? BTMonitor)
+        let rows = bt.translatedBlocks.flatMap(\.rows)
+        let sensitive = ["sgdt", "sidt", "sldt", "str", "smsw", "pushf", "popf", "lar", "lsl", "verr", "verw", "iret", "cli", "sti"]
+        for name in sensitive {
+            let found = rows.filter { $0.original.hasPrefix(name + " ") || $0.original == name }
+            #expect(!found.isEmpty, "\(name) was never translated")
+            for r in found { #expect(r.rewrite != .ident, "\(r.original) at \(hex(r.guest)) copied as it is") }
+        }
+        #expect(rows.contains { $0.original.hasPrefix("mov eax,cr0") && $0.rewrite == .inline })
+        #expect(rows.contains { $0.rewrite == .branch })
+        #expect(bt.stats.chains > 0)
+        #expect(run.vm.log.count(.callout) > 0)
+    }
+
+    /// Self-modifying code: each patch faults on the write-protected page,
+    /// drops that page's blocks, and the new bytes are translated.
+    @Test func selfModifyingCodeInvalidates() throws {
+        let run = try DemoRun.run("smc", .bt)
+        let bt = try #require(run.vm.monitor as? BTMonitor)
+        #expect(bt.stats.invalidations >= 3)
+        #expect(run.vm.log.count(.invalidation) >= 3)
+        #expect(run.output.contains("all three ran the new bytes"))
+    }
+
+    /// Returns go through the return table: bench-short returns from its
+    /// helper 100,000 times; only the first return to each call site misses.
+    @Test func returnsMostlyAvoidTheMonitor() throws {
+        let run = try DemoRun.run("bench-short", .bt)
+        try expectNative("bench-short", run)
+        let misses = run.vm.log.countsByInstruction["ret"] ?? 0
+        #expect(misses > 0)
+        #expect(misses < 20, "returns missed the table \(misses) times")
+    }
+
+    /// A trap frame pushed for the guest holds the guest's CS:EIP, never the cache's.
+    @Test func framesHoldGuestAddresses() throws {
+        let run = try DemoRun.run("rings", .bt)
+        for e in run.vm.log.entries where e.kind == .exception {
+            #expect(e.eip < MonitorLayout.window, "\(e.jsonLine)")
+        }
     }
 }
