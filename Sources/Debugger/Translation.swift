@@ -28,20 +28,8 @@ extension Session {
     }
 
     static func translationListing(_ b: TCBlock, symbols: SymbolTable, mark: UInt32? = nil) -> String {
-        let name = symbols.label(b.guestStart).map { " <\($0)>" } ?? ""
-        var s = "guest block \(hex(b.guestStart))-\(hex(b.guestEnd))\(name) -> TC \(hex(b.tcStart))-\(hex(b.tcEnd))\n"
-        for row in b.rows {
-            let here = row.guest == mark ? "=> " : "   "
-            let left = here + hex(row.guest) + "  " + pad(row.original, 26) + pad(row.rewrite.rawValue, 8) + " "
-            for (k, l) in row.translated.enumerated() {
-                s += (k == 0 ? left : String(repeating: " ", count: left.count)) + hex(l.address) + "  " + l.text + "\n"
-            }
-            if !row.reason.isEmpty { s += "       " + row.reason + "\n" }
-        }
-        return s
+        b.listing(label: { symbols.label($0) }, mark: mark)
     }
-
-    static func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
 
     func tcInfo() throws(CommandError) {
         guard let bt = translator else { throw notAvailable() }

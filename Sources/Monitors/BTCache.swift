@@ -203,3 +203,23 @@ final class TranslationCache {
         return blocks.values.first { g >= $0.guestStart && g < $0.guestEnd }
     }
 }
+
+extension TCBlock {
+    /// The block beside its translation, one guest instruction per row, each
+    /// rewrite marked and explained (`translate`, `info tc`, golden tests).
+    public func listing(label: (UInt32) -> String? = { _ in nil }, mark: UInt32? = nil) -> String {
+        let name = label(guestStart).map { " <\($0)>" } ?? ""
+        var s = "guest block \(hex(guestStart))-\(hex(guestEnd))\(name) -> TC \(hex(tcStart))-\(hex(tcEnd))\n"
+        for row in rows {
+            let left = (row.guest == mark ? "=> " : "   ") + hex(row.guest) + "  " + Self.pad(row.original, 30)
+                + Self.pad(row.rewrite.rawValue, 8)
+            for (k, l) in row.translated.enumerated() {
+                s += (k == 0 ? left : String(repeating: " ", count: left.count)) + hex(l.address) + "  " + l.text + "\n"
+            }
+            if !row.reason.isEmpty { s += "       " + row.reason + "\n" }
+        }
+        return s
+    }
+
+    static func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
+}

@@ -37,6 +37,10 @@ public final class BTMonitor: TrapMonitor {
     /// The inline return's miss routine and its landing pads by guest return address (BTReturns.swift).
     var missStub: UInt32 = 0
     var landings: [UInt32: UInt32] = [:]
+    /// Every block ever translated, in order, when asked for (tests, lessons):
+    /// invalidated blocks leave the cache but stay here.
+    public var keepsHistory = false
+    public internal(set) var history: [TCBlock] = []
 
     public override init() { super.init(technique: .bt) }
 
@@ -238,12 +242,17 @@ public final class BTMonitor: TrapMonitor {
     /// for that one instruction, then the page's translations are dropped
     /// and the page left writable until code on it is translated again.
     /// The run continues after the writing instruction, in a fresh
-    /// translation of the new bytes.
+    /// translation of the new bytes.  Inside a callout's step (a sensitive
+    /// instruction on the guest's view, say) the instruction is simply
+    /// restarted instead: nothing is translated before it completes.
     override func codePageWritten(frame: UInt32, at lin: UInt32) -> InterceptAction {
         let at = cpu.eip, text = vm.instructionText(at: at)
-        emulating += 1
-        let action = writeOnce(lin)
-        emulating -= 1
+        var action = InterceptAction.handled
+        if emulating == 0 {
+            emulating += 1
+            action = writeOnce(lin)
+            emulating -= 1
+        }
         shadow.unprotectCode(frame: frame)
         let dropped = cache.invalidate(frame: frame)
         log(.invalidation, code: frame << 12, eip: at, text: text,

@@ -94,7 +94,9 @@ extension BTMonitor {
             rows[rows.count - 1].translated.append(line)
         }
         makeStubs(stubs)
-        cache.add(TCBlock(guestStart: start, guestEnd: g, tcStart: tcStart, tcEnd: cache.linearNext, rows: rows, frames: frames))
+        let block = TCBlock(guestStart: start, guestEnd: g, tcStart: tcStart, tcEnd: cache.linearNext, rows: rows, frames: frames)
+        cache.add(block)
+        if keepsHistory { history.append(block) }
         for f in frames { shadow.protectCode(frame: f) }
         if !guestBreakpoints.isEmpty && rows.contains(where: { guestBreakpoints.contains($0.guest) }) {
             cpu.breakpoints = realBreakpoints(guestBreakpoints)
