@@ -89,12 +89,21 @@ final class ShadowMMU {
 
     func isTracked(gpa: UInt32) -> Bool { tracked[gpa >> 12] != nil }
 
-    /// Write-protects a frame of translated code.  Its writable shadow
-    /// entries are found by dropping every shadow table (there is no reverse
-    /// map); it happens once per code page, the first time code on it is translated.
+    /// Write-protects a frame of translated code: every shadow entry that
+    /// maps it loses its W bit (found by scanning the shadow tables — there
+    /// is no reverse map; a kernel has a handful of tables).
     func protectCode(frame: UInt32) {
-        guard codeFrames.insert(frame).inserted else { return }
-        flush()
+        guard codeFrames.insert(frame).inserted, let host = mem.host(frame << 12) else { return }
+        for pt in tables.values {
+            for k in 0..<1024 {
+                let at = pt &+ UInt32(k * 4)
+                let pte = cpu.readPhysical(at, 4)
+                if pte & PTE.present != 0 && pte & PTE.writable != 0 && pte & 0xFFFF_F000 == host {
+                    cpu.writePhysical(at, 4, pte & ~PTE.writable)
+                }
+            }
+        }
+        cpu.flushTLB(global: true)
     }
     /// The frame's translations are gone: it may be written freely again.
     func unprotectCode(frame: UInt32) { codeFrames.remove(frame) }
