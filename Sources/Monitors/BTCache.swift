@@ -76,6 +76,9 @@ public struct TCBlock: Sendable {
     public var rows: [TCRow]
     /// Guest-physical frames its guest code came from.
     var frames: Set<UInt32>
+    /// The block laid out right after it, which its not-taken branch falls
+    /// into with no jump (dropping that block must drop this one too).
+    var fallsInto: UInt32? = nil
 }
 
 /// Counts for `info tc` and `stats`.
@@ -129,6 +132,12 @@ final class TranslationCache {
     func addCallout(_ c: Callout, at tc: UInt32) { callouts[tc] = c }
     func setEntry(_ guest: UInt32, _ tc: UInt32) { entry[guest] = tc }
 
+    /// Registers a block before its successor is laid out after it (counted by `add` later).
+    func put(_ b: TCBlock) {
+        blocks[b.guestStart] = b
+        for f in b.frames { byFrame[f, default: []].insert(b.guestStart) }
+    }
+
     func add(_ b: TCBlock) {
         blocks[b.guestStart] = b
         for f in b.frames { byFrame[f, default: []].insert(b.guestStart) }
@@ -166,12 +175,20 @@ final class TranslationCache {
     /// chained into them sent back through a fresh chaining stub.
     /// Returns the guest start addresses of the blocks dropped.
     func invalidate(frame: UInt32) -> [UInt32] {
-        guard let starts = byFrame.removeValue(forKey: frame) else { return [] }
+        guard var starts = byFrame.removeValue(forKey: frame) else { return [] }
+        // With every block that falls into one of them, transitively.
+        var grew = true
+        while grew {
+            grew = false
+            for b in blocks.values where !starts.contains(b.guestStart) {
+                if let f = b.fallsInto, starts.contains(f) { starts.insert(b.guestStart); grew = true }
+            }
+        }
         var dropped: [UInt32] = []
         for s in starts {
             guard let b = blocks.removeValue(forKey: s) else { continue }
             dropped.append(s)
-            for f in b.frames where f != frame { byFrame[f]?.remove(s) }
+            for f in b.frames { byFrame[f]?.remove(s) }
             for row in b.rows {
                 guard let tc = entry[row.guest], tc >= b.tcStart, tc < b.tcEnd else { continue }
                 entry[row.guest] = nil

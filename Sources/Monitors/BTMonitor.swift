@@ -37,6 +37,7 @@ public final class BTMonitor: TrapMonitor {
     /// The inline return's miss routine and its landing pads by guest return address (BTReturns.swift).
     var missStub: UInt32 = 0
     var landings: [UInt32: UInt32] = [:]
+    var padsFallingInto: [UInt32: UInt32] = [:]
     /// Every block ever translated, in order, when asked for (tests, lessons):
     /// invalidated blocks leave the cache but stay here.
     public var keepsHistory = false
@@ -255,6 +256,7 @@ public final class BTMonitor: TrapMonitor {
         }
         shadow.unprotectCode(frame: frame)
         let dropped = cache.invalidate(frame: frame)
+        dropPads(into: dropped)
         log(.invalidation, code: frame << 12, eip: at, text: text,
             outcome: "write to \(hex(lin)) hit translated code: \(dropped.count) block(s) of page \(hex(frame << 12)) dropped",
             cycles: vm.cost.shadowFault)

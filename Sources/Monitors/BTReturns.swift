@@ -38,6 +38,7 @@ extension BTMonitor {
         missStub = cache.emit([0xCD, Self.returnMissVector], guestBefore: 0, fixup: .savedAfterReturn)
         cache.addCallout(.returnMiss, at: missStub)
         landings.removeAll()
+        padsFallingInto.removeAll()
         for i in 0..<UInt32(Self.returnSlots) { cpu.writePhysical(MonitorLayout.returnTable &+ i * 4, 4, missStub) }
     }
 
@@ -65,6 +66,19 @@ extension BTMonitor {
         cpu.esp &+= 8
         let base = guestCodeSegment()?.base ?? 0
         let g = base &+ ret
+        if landings[g] == nil, cache.entry[g] == nil, cache.hasRoom(2 * Self.blockRoom + 64) {
+            // Not translated yet: the pad goes first and falls into the new translation.
+            let pad = landingHead(for: g)
+            let expected = cache.linearNext
+            if case .success(let tc) = translateBlock(at: g), tc == expected {
+                landings[g] = pad
+                padsFallingInto[g] = pad
+                cpu.writePhysical(MonitorLayout.returnTable &+ (ret & 0xFFFF) * 4, 4, pad)
+                vm.log.tally(.callout, cycles: vm.cost.callout, mnemonic: "ret")
+                cpu.eip = tc
+                return
+            }
+        }
         switch translation(for: g) {
         case .success(let tc):
             let pad = landings[g] ?? landingPad(for: g)
@@ -81,6 +95,16 @@ extension BTMonitor {
 
     func landingPad(for g: UInt32) -> UInt32 {
         if !cache.hasRoom(64) { flushTranslations() }
+        let pad = landingHead(for: g)
+        var exits: [(site: UInt32, target: UInt32)] = []
+        _ = emitJump([0xE9], to: g, before: g, exits: &exits)
+        makeStubs(exits)
+        landings[g] = pad
+        return pad
+    }
+
+    /// The pad without its last jump: the check, the miss branch, the pops.
+    func landingHead(for g: UInt32) -> UInt32 {
         let ret = g &- (guestCodeSegment()?.base ?? 0)
         let pad = cache.emit([0x8B, 0x4C, 0x24, 0x04], guestBefore: g, fixup: .savedAfterReturn)
         cache.emit([0x8D, 0x89] + le32(0 &- ret), guestBefore: g, fixup: .savedAfterReturn)
@@ -89,10 +113,18 @@ extension BTMonitor {
         cache.emit([0xE9] + le32(missStub &- (miss &+ 5)), guestBefore: g, fixup: .savedAfterReturn)
         cache.emit([0x59], guestBefore: g, fixup: .savedAfterReturn)
         cache.emit([0x8D, 0x64, 0x24, 0x04], guestBefore: g, fixup: .poppedAfterReturn)
-        var exits: [(site: UInt32, target: UInt32)] = []
-        _ = emitJump([0xE9], to: g, before: g, exits: &exits)
-        makeStubs(exits)
-        landings[g] = pad
         return pad
+    }
+
+    /// Blocks dropped: a pad that falls into one of them is unusable now;
+    /// its return-table slot goes back to the miss routine.
+    func dropPads(into dropped: [UInt32]) {
+        let base = guestCodeSegment()?.base ?? 0
+        for g in dropped {
+            guard let pad = padsFallingInto.removeValue(forKey: g) else { continue }
+            landings[g] = nil
+            let slot = MonitorLayout.returnTable &+ ((g &- base) & 0xFFFF) * 4
+            if cpu.readPhysical(slot, 4) == pad { cpu.writePhysical(slot, 4, missStub) }
+        }
     }
 }

@@ -56,8 +56,15 @@ extension BTMonitor {
         return .success(bytes)
     }
 
-    func translateBlock(at start: UInt32) -> Result<UInt32, FetchFault> {
-        if !cache.hasRoom(Self.maxBlock * 24 + 64) { flushTranslations() }
+    /// Room for the largest block (and its stubs) the translator makes.
+    static let blockRoom = maxBlock * 24 + 64
+
+    /// Translates the block at `start`.  When it ends in a conditional
+    /// branch whose not-taken side is not translated yet, that block is
+    /// translated right after it (up to `depth` 4), so the common path
+    /// falls through with no jump — one block boundary fewer for the CPU.
+    func translateBlock(at start: UInt32, depth: Int = 0) -> Result<UInt32, FetchFault> {
+        if !cache.hasRoom(Self.blockRoom) { flushTranslations() }
         let big = cpu.segs[Seg.cs].big
         var rows: [TCRow] = []
         var frames: Set<UInt32> = []
@@ -65,6 +72,7 @@ extension BTMonitor {
         let tcStart = cache.linearNext
         var g = start
         var open = true
+        var notTaken: UInt32? = nil
         while open && rows.count < Self.maxBlock {
             let bytes: [UInt8]
             switch fetch(g, frames: &frames) {
@@ -82,7 +90,7 @@ extension BTMonitor {
                 break
             }
             let raw = Array(bytes[0..<Int(ins.length)])
-            let row = translate(ins, raw, at: g, exits: &pending, open: &open)
+            let row = translate(ins, raw, at: g, exits: &pending, open: &open, notTaken: &notTaken)
             rows.append(row)
             stubs += pending
             g &+= UInt32(ins.length)
@@ -93,8 +101,26 @@ extension BTMonitor {
             stubs += pending
             rows[rows.count - 1].translated.append(line)
         }
+        var block = TCBlock(guestStart: start, guestEnd: g, tcStart: tcStart, tcEnd: cache.linearNext, rows: rows, frames: frames)
+        if let next = notTaken {
+            // Lay the not-taken side out next, or jump to it.
+            var laidOut = false
+            if cache.entry[next] == nil && depth < 4 && cache.hasRoom(2 * Self.blockRoom) {
+                block.fallsInto = next
+                cache.put(block)
+                let expected = cache.linearNext
+                if case .success(let tc) = translateBlock(at: next, depth: depth + 1), tc == expected { laidOut = true }
+            }
+            if !laidOut {
+                var pending: [(site: UInt32, target: UInt32)] = []
+                let line = emitJump([0xE9], to: next, before: next, exits: &pending)
+                stubs += pending
+                block.rows[block.rows.count - 1].translated.append(line)
+                block.fallsInto = nil
+                block.tcEnd = cache.linearNext
+            }
+        }
         makeStubs(stubs)
-        let block = TCBlock(guestStart: start, guestEnd: g, tcStart: tcStart, tcEnd: cache.linearNext, rows: rows, frames: frames)
         cache.add(block)
         if keepsHistory { history.append(block) }
         for f in frames { shadow.protectCode(frame: f) }
@@ -110,7 +136,7 @@ extension BTMonitor {
 
     /// One guest instruction into the cache.
     func translate(_ ins: Instr, _ raw: [UInt8], at g: UInt32, exits: inout [(site: UInt32, target: UInt32)],
-                   open: inout Bool) -> TCRow {
+                   open: inout Bool, notTaken: inout UInt32?) -> TCRow {
         let next = g &+ UInt32(ins.length)
         let target = next &+ ins.imm
         let original = Disassembler.text(ins, at: g)
@@ -124,8 +150,8 @@ extension BTMonitor {
             open = false
             cache.setEntry(g, cache.linearNext)
             let taken = emitJump([0x0F, 0x80 | ins.cond], to: target, before: g, exits: &exits)
-            let fall = emitJump([0xE9], to: next, before: next, exits: &exits)
-            return TCRow(guest: g, original: original, rewrite: .branch, reason: "both ways redirected to translations", translated: [taken, fall])
+            notTaken = next
+            return TCRow(guest: g, original: original, rewrite: .branch, reason: "taken: to the target's translation; not taken: into the next block, laid out right after when it can be", translated: [taken])
         case .loop, .loope, .loopne, .jecxz:
             // LOOPcc/JECXZ have only an 8-bit form: branch over a JMP rel32 to the target.
             open = false
