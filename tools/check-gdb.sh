@@ -9,7 +9,10 @@
 #      `jmp $` over the code, continues, is interrupted with Ctrl-C (SIGINT to
 #      gdb, 0x03 on the wire), and `kill` ends the stub;
 #   3. a fresh stub run to the guest's debug-exit: gdb sees the exit code and
-#      the stub exits with the run's status once gdb has gone.
+#      the stub exits with the run's status once gdb has gone;
+#   4. hardware watchpoints (Z2, Z4) on minikernel's C globals: `watch` on the
+#      free-frame count, continue twice (gdb reports old and new values),
+#      `awatch` on the tick count, kill.
 #   tools/check-gdb.sh [RINGSIDE]     (default .build/debug/ringside)
 # Prints "ok"/"FAIL" lines and ends with "gdb: N passed, M failed".
 # Every wait is bounded; nothing here can hang.
@@ -166,5 +169,31 @@ expect s3 "Inferior 1 .* exited with code 041\]" "continue to debug-exit: gdb se
 wait_stub 10
 [ "$STUB_STATUS" = 33 ] && ok "the stub exits with the guest's status (33) once gdb has gone" || bad "stub after the guest's exit: status $STUB_STATUS, want 33"
 cmp -s "$T/s3.stub.out" demos/expected/hello.out && ok "serial output under the stub is the plain run's" || bad "serial output under the stub differs from demos/expected/hello.out"
+
+# ---- session 4: hardware watchpoints on a C kernel (no debug information: casts)
+KERNEL=demos/build/minikernel.elf
+if [ -e "$KERNEL" ]; then
+  GUEST=$KERNEL start_stub s4 || finish
+  SHOW=0
+  GUEST=$KERNEL gdb_run s4 \
+    -ex 'watch *(int *) &nfree' -ex continue -ex continue \
+    -ex delete -ex 'awatch *(int *) &ticks' -ex continue \
+    -ex 'info watchpoints' \
+    -ex kill
+  expect s4 "^Hardware watchpoint 1: \*\(int \*\) &nfree\$" "watch set as a hardware watchpoint (Z2 accepted)"
+  expect s4 "^Old value = 0\$" "watchpoint: nfree was 0"
+  expect s4 "^New value = 1024\$" "watchpoint: vm_init made 1024 frames free"
+  expect s4 "^New value = 1023\$" "watchpoint: program_load took one"
+  expect s4 "^0x[0-9a-f]{8} in program_load \(\)\$" "watchpoint: stopped after the store, in program_load"
+  expect s4 "^Hardware access \(read/write\) watchpoint 2: \*\(int \*\) &ticks\$" "awatch set (Z4 accepted)"
+  expect s4 "^Value = 0\$" "awatch: the timer handler read ticks"
+  expect s4 "^2 +acc watchpoint +keep y +\*\(int \*\) &ticks\$" "info watchpoints"
+  expect s4 "Inferior 1 .* killed" "kill"
+  [ "$SHOW" = 1 ] && { echo "---- gdb session 4:"; cat "$T/s4.out"; }
+  wait_stub 10
+  [ "$STUB_STATUS" = 0 ] && ok "kill ended the stub (status 0)" || bad "after kill the stub: status $STUB_STATUS"
+else
+  bad "$KERNEL is missing (make demos)"
+fi
 
 finish

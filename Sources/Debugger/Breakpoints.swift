@@ -1,17 +1,17 @@
 import X86
 
-// Breakpoints, catchpoints and displays: numbering, enable/disable,
-// conditions, ignore counts, hit counts and `info breakpoints` as gdb keeps
-// and shows them.  A code breakpoint costs nothing while it does not stop:
-// its address goes into the CPU's breakpoint set, which cuts decoded blocks
-// there and checks once per block; conditions and ignore counts are looked
-// at only when the CPU stops at the address.
+// Breakpoints, watchpoints, catchpoints and displays: numbering,
+// enable/disable, conditions, ignore counts, hit counts and `info
+// breakpoints` as gdb keeps and shows them.  A code breakpoint costs nothing
+// while it does not stop: its address goes into the CPU's breakpoint set,
+// which cuts decoded blocks there and checks once per block; conditions and
+// ignore counts are looked at only when the CPU stops at the address.
 //
-// Watchpoints (watch, rwatch, awatch) are parsed but refused with "watchpoints
-// are not available yet": they need an MMU access hook in X86 (a per-page
-// watch mark that sends accesses to watched pages down the TLB slow path and
-// reports the linear address, size and kind), not per-instruction polling.
-// When the hook exists they become a Breakpoint.Kind like the others.
+// Watchpoints (watch, rwatch, awatch) share the numbering and the table.
+// Their ranges go into the CPU's watchpoint list, whose MMU access hook
+// (X86/Watchpoints.swift: watched pages lose their fast TLB entries, the
+// slow path compares) stops the run after an instruction that touched one;
+// Watchpoints.swift here turns that into gdb's report.
 
 public final class Breakpoint {
     public enum Kind: Sendable, Equatable {
@@ -25,6 +25,8 @@ public final class Breakpoint {
         case silent
         case hypercall(UInt32?)
         case exit(String?)
+        /// `watch`, `rwatch`, `awatch` (Watchpoints.swift).
+        case watch(WatchSpec)
     }
     public enum Disposition: String, Sendable { case keep, del, dis }
 
@@ -36,13 +38,16 @@ public final class Breakpoint {
     public var conditionText: String?
     public var ignoreCount = 0
     public var hitCount = 0
+    /// A watchpoint's value when last looked at (nil: unreadable, or not a watchpoint).
+    public var oldValue: Value?
 
     init(number: Int, kind: Kind, disposition: Disposition) {
         self.number = number; self.kind = kind; self.disposition = disposition
     }
 
     public var address: UInt32? { if case .code(let a) = kind { return a } else { return nil } }
-    public var isCatchpoint: Bool { address == nil }
+    public var watch: WatchSpec? { if case .watch(let w) = kind { return w } else { return nil } }
+    public var isCatchpoint: Bool { address == nil && watch == nil }
 }
 
 struct Display {
@@ -126,7 +131,7 @@ extension Session {
         case .silent: return "silent"
         case .hypercall(let n): return n.map { "hypercall \($0)" } ?? "hypercall"
         case .exit(let r): return r.map { "exit \($0)" } ?? "exit"
-        case .code: return ""
+        case .code, .watch: return ""
         }
     }
 
@@ -175,24 +180,30 @@ extension Session {
         }
     }
 
-    /// `info breakpoints`, gdb's table for a 32-bit target.
-    func breakpointTable() -> String {
-        guard !breakpoints.isEmpty else { return "No breakpoints or watchpoints.\n" }
+    /// `info breakpoints` (and `info watchpoints` with `only`), gdb's table
+    /// for a 32-bit target.  The Type column is as wide as its longest entry
+    /// needs (gdb widens it for "read watchpoint").
+    func breakpointTable(_ only: [Breakpoint]? = nil) -> String {
+        let shown = only ?? breakpoints
+        guard !shown.isEmpty else { return "No breakpoints or watchpoints.\n" }
         func col(_ s: String, _ w: Int) -> String { GDBFormat.pad(s, w) }
-        var s = "Num     Type           Disp Enb Address    What\n"
-        for b in breakpoints {
-            let type = b.isCatchpoint ? "catchpoint" : "breakpoint"
-            var row = col(String(b.number), 8) + col(type, 15) + col(b.disposition.rawValue, 5) + col(b.enabled ? "y" : "n", 4)
+        func type(_ b: Breakpoint) -> String { b.watch?.kind.tableType ?? (b.isCatchpoint ? "catchpoint" : "breakpoint") }
+        let width = max(14, shown.map { type($0).count }.max() ?? 0) + 1
+        var s = "Num     " + col("Type", width) + "Disp Enb Address    What\n"
+        for b in shown {
+            var row = col(String(b.number), 8) + col(type(b), width) + col(b.disposition.rawValue, 5) + col(b.enabled ? "y" : "n", 4)
             if let a = b.address {
                 row += col(hex(a), 11) + (symbols.label(a).map { "<\($0)>" } ?? "")
             } else {
-                row += String(repeating: " ", count: 11) + catchDescription(b.kind)
+                row += String(repeating: " ", count: 11) + (b.watch?.text ?? catchDescription(b.kind))
             }
             while row.last == " " { row.removeLast() }
             s += row + "\n"
             if let c = b.conditionText { s += "\tstop only if \(c)\n" }
             if b.hitCount > 0 {
-                s += "\t\(type) already hit \(b.hitCount) time\(b.hitCount == 1 ? "" : "s")\n"
+                // gdb says "breakpoint already hit" of watchpoints too.
+                let what = b.isCatchpoint ? "catchpoint" : "breakpoint"
+                s += "\t\(what) already hit \(b.hitCount) time\(b.hitCount == 1 ? "" : "s")\n"
             }
             if b.ignoreCount > 0 { s += "\tWill ignore next \(b.ignoreCount) crossings of breakpoint.\n" }
         }

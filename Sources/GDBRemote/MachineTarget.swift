@@ -9,9 +9,13 @@
 //   side-effect-free `walk` (no accessed/dirty bits set, no CR2, no #PF),
 //   and only where RAM is: a debugger's look must not poke a device.  Writes
 //   go through `writePhysical`, which drops decoded blocks they overwrite.
-// - Watchpoints (Z2/Z3/Z4) need a memory-access hook the CPU does not have
-//   yet; they are reported unsupported, and gdb falls back to its own
-//   single-stepping software watchpoints.
+// - Watchpoints (Z2 write, Z3 read, Z4 access) go into the CPU's
+//   `watchpoints` list of linear ranges: the MMU sends accesses to watched
+//   pages down the slow path, and the run stops after the instruction that
+//   touched a range (X86/Watchpoints.swift).  The stop reply names the kind
+//   and the first watched byte the access touched (`T05watch:ADDR;`); gdb
+//   reads the value itself and decides what to show (for `watch`, nothing
+//   unless it changed).
 // - `monitor CMD` goes to `monitorHandler` first (`ringside gdb` runs the
 //   debugger's command language there), then to a few built-ins.
 
@@ -34,6 +38,10 @@ public final class MachineTarget: RemoteTarget {
     /// The addresses gdb's Z0/Z1 packets put into `cpu.breakpoints` (for a
     /// `monitorHandler` that runs the guest itself and must keep them).
     public var ownedBreakpoints: Set<UInt32> { Set(owned.keys) }
+    /// The ranges gdb's Z2/Z3/Z4 packets put into `cpu.watchpoints`, in the
+    /// order they came, once each however many packets asked for them.
+    private var watches: [(range: Watchpoint, count: Int)] = []
+    public var ownedWatchpoints: [Watchpoint] { watches.map(\.range) }
 
     public init(machine: Machine) {
         self.machine = machine
@@ -142,7 +150,24 @@ public final class MachineTarget: RemoteTarget {
     private func finish(_ stop: MachineStop) -> StopEvent {
         lastMachineStop = stop
         stopReason = Self.event(for: stop)
+        if case .watchpoint = stop, let w = watchEvent(cpu.takeWatchHits()) { stopReason = w }
         return stopReason
+    }
+
+    /// The stop reply for the first hit on one of gdb's ranges: its kind and
+    /// the first byte of the range the access touched (gdb looks the address
+    /// up among its watchpoints' ranges).
+    private func watchEvent(_ hits: [WatchHit]) -> StopEvent? {
+        for h in hits where ownedWatchpoints.contains(h.watchpoint) {
+            let kind: BreakpointKind
+            switch h.watchpoint.kind {
+            case .write: kind = .writeWatchpoint
+            case .read: kind = .readWatchpoint
+            case .access: kind = .accessWatchpoint
+            }
+            return .watchpoint(kind, address: max(h.address, h.watchpoint.address))
+        }
+        return nil
     }
 
     /// How each way a machine run ends looks to gdb.  The ends of a run
@@ -150,7 +175,7 @@ public final class MachineTarget: RemoteTarget {
     /// faults stay stopped with a signal so that their state can be looked at.
     public static func event(for stop: MachineStop) -> StopEvent {
         switch stop {
-        case .breakpoint, .instructionLimit: return .signal(StopEvent.sigtrap)
+        case .breakpoint, .instructionLimit, .watchpoint: return .signal(StopEvent.sigtrap)
         case .interrupted: return .signal(StopEvent.sigint)
         case .debugExit(let s): return .exited(UInt8(truncatingIfNeeded: s))
         case .halted, .idleForever, .reset: return .exited(UInt8(truncatingIfNeeded: stop.exitStatus))
@@ -161,12 +186,28 @@ public final class MachineTarget: RemoteTarget {
 
     // MARK: - Breakpoints
 
-    public func supports(_ kind: BreakpointKind) -> Bool {
-        kind == .software || kind == .hardware
+    public func supports(_ kind: BreakpointKind) -> Bool { true }
+
+    /// The CPU's form of a Z2/Z3/Z4 range (nil for Z0/Z1).
+    static func range(_ kind: BreakpointKind, _ address: UInt32, _ length: Int) -> Watchpoint? {
+        let k: Watchpoint.Kind
+        switch kind {
+        case .software, .hardware: return nil
+        case .writeWatchpoint: k = .write
+        case .readWatchpoint: k = .read
+        case .accessWatchpoint: k = .access
+        }
+        return Watchpoint(address: address, length: UInt32(clamping: max(length, 1)), kind: k)
     }
 
     public func insertBreakpoint(_ kind: BreakpointKind, at address: UInt32, length: Int) -> Bool {
         guard supports(kind) else { return false }
+        if let r = Self.range(kind, address, length) {
+            guard length > 0 && length <= 0x1000 else { return false }
+            if let i = watches.firstIndex(where: { $0.range == r }) { watches[i].count += 1 } else { watches.append((r, 1)) }
+            cpu.watchpoints = ownedWatchpoints
+            return true
+        }
         owned[address, default: 0] += 1
         if !cpu.breakpoints.contains(address) { cpu.breakpoints.insert(address) }
         return true
@@ -174,6 +215,13 @@ public final class MachineTarget: RemoteTarget {
 
     public func removeBreakpoint(_ kind: BreakpointKind, at address: UInt32, length: Int) -> Bool {
         guard supports(kind) else { return false }
+        if let r = Self.range(kind, address, length) {
+            // Removing one that is not there is not an error (gdb may remove twice).
+            guard let i = watches.firstIndex(where: { $0.range == r }) else { return true }
+            if watches[i].count > 1 { watches[i].count -= 1 } else { watches.remove(at: i) }
+            cpu.watchpoints = ownedWatchpoints
+            return true
+        }
         // Removing one that is not there is not an error (gdb may remove twice).
         guard let n = owned[address] else { return true }
         if n > 1 { owned[address] = n - 1; return true }
@@ -213,6 +261,7 @@ public final class MachineTarget: RemoteTarget {
         guard let stop = lastMachineStop else { return "stopped at the entry point" }
         switch stop {
         case .breakpoint(let a): return "breakpoint at \(hex(a))"
+        case .watchpoint(let a, let write): return "watchpoint at \(hex(a)) (\(write ? "write" : "read"))"
         case .instructionLimit: return "stepped"
         case .interrupted: return "interrupted"
         case .debugExit(let s): return "debug-exit, status \(s)"

@@ -18,6 +18,9 @@ public enum MachineStop: Equatable, Sendable {
     /// A reset through the keyboard controller (0x64 <- 0xFE).
     case reset
     case breakpoint(UInt32)
+    /// A watched range was read or written (the watchpoint's address; the
+    /// CPU's `takeWatchHits` has the details).  EIP is after the instruction.
+    case watchpoint(UInt32, write: Bool)
     case unsupported(String)
     /// Stopped from outside (Ctrl-C, the debugger).
     case interrupted
@@ -33,7 +36,7 @@ public enum MachineStop: Equatable, Sendable {
         case .instructionLimit: return 4
         case .unsupported, .exception: return 3
         case .reset: return 5
-        case .breakpoint: return 0
+        case .breakpoint, .watchpoint: return 0
         case .interrupted: return 130
         }
     }
@@ -119,12 +122,16 @@ public final class Machine: IOBus {
     /// The longest slice the CPU runs without looking up (for Ctrl-C and device catch-up).
     public var sliceLimit: UInt64 = 200_000
 
-    /// Runs for at most `maxInstructions` more instructions.
+    /// Runs for at most `maxInstructions` more instructions.  One instruction
+    /// is a debugger's single step: an exception or interrupt delivered
+    /// instead ends it at the handler's first instruction (CPU.run).
     public func run(maxInstructions: UInt64 = .max) -> MachineStop {
         let end = maxInstructions == .max ? UInt64.max : cpu.instructions &+ maxInstructions
+        let delivered = cpu.deliveries
         while true {
             if let stop = pendingStop { pendingStop = nil; return stop }
             if Machine.interruptRequested { Machine.interruptRequested = false; return .interrupted }
+            if maxInstructions == 1 && cpu.deliveries != delivered { return .instructionLimit }
             guard cpu.instructions < end else { return .instructionLimit }
             catchUpDevices()
             var slice = min(end - cpu.instructions, sliceLimit)
@@ -148,6 +155,7 @@ public final class Machine: IOBus {
             case .tripleFault: return .tripleFault
             case .exception(let e): return .exception(e)
             case .breakpoint(let a): return .breakpoint(a)
+            case .watchpoint(let a, let write): return .watchpoint(a, write: write)
             case .unsupported(let why): return .unsupported(why)
             }
         }

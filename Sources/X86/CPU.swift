@@ -134,6 +134,12 @@ public final class CPU {
     public var stopRequest: StopReason? { didSet { if stopRequest != nil { exitBlock = true } } }
     /// Exceptions delivered, by vector (for `--stats`).
     public var exceptionCounts = [UInt64](repeating: 0, count: 32)
+    /// Exceptions and interrupts delivered through the IDT by `run` (a
+    /// single step ends after one: Run.swift).
+    public internal(set) var deliveries: UInt64 = 0
+    /// How many calls of `run` are active: monitors run an instruction from
+    /// inside an intercept (Run.swift: breakpoints are the outermost run's).
+    var runDepth = 0
 
     // ---- Intercept points (SDM-neutral: the CPU never knows which monitor installed them) ----
     /// External interrupt requests (the machine's PIC).  Not retained — the
@@ -144,6 +150,19 @@ public final class CPU {
     /// asked again (Run.swift, `interruptRequested`).
     var interruptPollCache = false
     var interruptPollStale = true
+    /// Interrupt requests are taken whatever EFLAGS.IF is, for the source to
+    /// decide (VMX "external-interrupt exiting": SDM Vol. 3C §25.4.1, IF then
+    /// does not block external interrupts; they cause VM exits).  STI and
+    /// MOV SS blocking still apply.  Set by a VMM; off on a bare machine.
+    public var interruptsIgnoreIF = false {
+        didSet { interruptFlagBypass = interruptsIgnoreIF ? EFLAGS.if : 0; interruptPollStale = true }
+    }
+    /// EFLAGS.IF's bit while `interruptsIgnoreIF`, else 0: OR-ed into the run loop's IF test.
+    var interruptFlagBypass: UInt32 = 0
+    /// Set by an interrupt source inside `acknowledgeInterrupt` when it took
+    /// the request without handing the CPU a vector to deliver now (a VMM
+    /// that holds it for injection later, or a VM exit with nothing to inject).
+    public var interruptWithheld = false
     /// Without an exception intercept: stop at the first exception instead of delivering it.
     public var stopOnException = false
     /// Called before an exception is delivered through the IDT.
@@ -169,6 +188,16 @@ public final class CPU {
     var breakpointPages: Set<UInt32> = []
     /// `!breakpoints.isEmpty`, kept as a plain flag for the run loop.
     var breakpointsActive = false
+    /// Linear ranges whose data accesses stop a run after the instruction
+    /// (the debugger's watchpoints; Watchpoints.swift).  Assigning flushes the TLB.
+    public var watchpoints: [Watchpoint] = [] { didSet { watchpointsChanged() } }
+    /// Linear pages that must not get a fast read (and so write) tag, or a fast write tag.
+    var watchReadPages: Set<UInt32> = []
+    var watchWritePages: Set<UInt32> = []
+    /// `!watchpoints.isEmpty`: the TLB-miss paths test this flag alone.
+    var watchActive = false
+    /// Watched ranges touched since the last `takeWatchHits()`.
+    public internal(set) var watchHits: [WatchHit] = []
     /// Time-stamp counter offset: RDTSC returns instructions + tscOffset (virtual time).
     public var tscOffset: UInt64 = 0
 

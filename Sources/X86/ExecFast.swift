@@ -30,8 +30,8 @@ extension CPU {
             exitBlock = false
             try execute(from: p, to: p + Int(min(count, budget)))
             if exitBlock || count >= budget { return }
-            // With IF = 1, `run` delivers a pending interrupt first, or asks the PIC again.
-            if flagBits & EFLAGS.if != 0 && (interruptPollStale || interruptPollCache) { return }
+            // With IF = 1 (or IF ignored), `run` delivers a pending interrupt first, or asks the PIC again.
+            if (flagBits | interruptFlagBypass) & EFLAGS.if != 0 && (interruptPollStale || interruptPollCache) { return }
             id = try blockAtEIP()
             let next = blocks.blockTable + Int(id)
             if next.pointee.traits & interceptMask != 0 { return }

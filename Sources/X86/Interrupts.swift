@@ -57,6 +57,7 @@ extension CPU {
                 // delivering it carry EXT = 1 (SDM Vol. 3 §6.13).  Only INT n,
                 // INT3 and INTO (ExecSystem) deliver with EXT = 0.
                 try interrupt(vector, errorCode: code, returnEIP: eip, software: false, external: true)
+                deliveries &+= 1
                 return stopRequest
             } catch {
                 var error = error

@@ -1,13 +1,14 @@
 // Memory access: segmentation (SDM Vol. 3 §5.3 limit and type checks), then
 // a software TLB in front of the page walk (Paging.swift).  The fast path is
 // one segment compare, one tag compare and a load; everything else — page
-// crossings, MMIO, writes to pages holding decoded code, misses — takes the
-// slow path.
+// crossings, MMIO, writes to pages holding decoded code, pages holding a
+// watched range (Watchpoints.swift), misses — takes the slow path.
 
 /// A direct-mapped software TLB of 1024 entries.  A tag is the linear page
 /// address | 1 (valid) | 2 (user may access).  Read and write permission have
 /// separate tags: a write tag exists only when the page is writable for that
-/// mode, already dirty, in RAM and holds no decoded code.
+/// mode, already dirty, in RAM and holds no decoded code.  A page holding a
+/// watched range has no tag of the kind watched (Watchpoints.swift).
 struct TLB {
     static let entries = 1024
     let readTag: UnsafeMutablePointer<UInt32>
@@ -136,6 +137,7 @@ extension CPU {
             return v
         }
         let phys = try translate(lin, write: false, user: user)
+        if _slowPath(watchActive) { checkWatchpoints(lin, size, write: false) }
         return readPhysical(phys, size)
     }
 
@@ -150,6 +152,7 @@ extension CPU {
         }
         let phys = try translate(lin, write: true, user: user)
         writePhysical(phys, size, v)
+        if _slowPath(watchActive) { checkWatchpoints(lin, size, write: true) }
     }
 
     // ---- Physical memory ----

@@ -91,14 +91,13 @@ extension CPU {
         guard UInt64(physPage) + 0x1000 <= UInt64(ramSize) else { return }
         let i = Int((lin >> 12) & UInt32(TLB.entries - 1))
         let page = lin & 0xFFFF_F000
+        // A page holding a watched range keeps its accesses of the watched kind on the slow path.
+        var readOK = true, writeOK = writable && !blocks.holdsCode(physPage >> 12)
+        if _slowPath(watchActive) { watchFilter(page: lin >> 12, read: &readOK, write: &writeOK) }
         tlb.phys[i] = physPage
         tlb.global[i] = global
-        tlb.readTag[i] = page | 1 | (userOK ? 2 : 0)
-        if writable && !blocks.holdsCode(physPage >> 12) {
-            tlb.writeTag[i] = page | 1 | (userWritable ? 2 : 0)
-        } else {
-            tlb.writeTag[i] = 0
-        }
+        tlb.readTag[i] = readOK ? page | 1 | (userOK ? 2 : 0) : 0
+        tlb.writeTag[i] = writeOK ? page | 1 | (userWritable ? 2 : 0) : 0
     }
 
     /// The guest's own walk for `lin`, without side effects (debugger `info pt`).

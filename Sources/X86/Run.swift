@@ -14,6 +14,10 @@ public enum StopReason: Equatable, Sendable {
     case requested
     /// CS:EIP reached a breakpoint's linear address (before executing it).
     case breakpoint(UInt32)
+    /// An instruction read or wrote a watched range (the watchpoint's
+    /// address; `write` for a write); EIP is the next instruction
+    /// (Watchpoints.swift; `takeWatchHits` tells which and where).
+    case watchpoint(UInt32, write: Bool)
     /// The guest used a feature Ringside does not model; the text says which.
     case unsupported(String)
 }
@@ -28,24 +32,45 @@ public protocol InterruptSource: AnyObject {
 
 extension CPU {
     /// Runs until `maxInstructions` more have retired or something stops it.
+    ///
+    /// A run of one instruction is a debugger's single step, and delivering
+    /// an exception or an interrupt through the IDT counts as that step: the
+    /// run ends at the handler's first instruction, not after it (QEMU's
+    /// gdbstub stops there too; CPU.step's "one instruction or one event").
+    ///
+    /// Breakpoints are looked at by the outermost run only.  A monitor that
+    /// runs a faulting instruction again from inside an intercept (IOPL
+    /// granted for one instruction, a shadow entry made writable for one
+    /// store) runs an instruction the outer run already stopped at or passed.
     public func run(maxInstructions: UInt64) -> StopReason {
         let end = instructions &+ maxInstructions
+        let step = maxInstructions == 1
+        runDepth &+= 1
+        defer { runDepth &-= 1 }
         stopRequest = nil
         interruptPollStale = true
         while instructions < end {
             // IF first: it is one bit test, the PIC's answer is not.
-            if flagBits & EFLAGS.if != 0, !interruptShadow, interruptRequested(), let pending = interrupts {
-                halted = false
+            if (flagBits | interruptFlagBypass) & EFLAGS.if != 0, !interruptShadow, interruptRequested(),
+               let pending = interrupts {
                 let vector = pending.acknowledgeInterrupt()
                 interruptPollStale = true
+                // A VMM took it (a VM exit) and delivers nothing now.
+                if interruptWithheld { interruptWithheld = false; continue }
+                halted = false
                 let stop = deliver(event: .external(vector))
                 interruptPollStale = true
                 if let stop { return stop }
+                if step { return .limit }
                 continue
             }
+            // The instruction after STI or MOV SS runs alone: the boundary after
+            // it is where a pending interrupt is recognized (SDM Vol. 3A §6.8.3),
+            // not the end of the block it starts (STI; NOP; CLI opens a window).
+            let shadowed = interruptShadow
             interruptShadow = false
             if halted { return .halted }
-            if _slowPath(breakpointsActive) {
+            if _slowPath(breakpointsActive) && runDepth == 1 {
                 let lin = segs[Seg.cs].base &+ eip
                 if breakpoints.contains(lin) && resumeAddress != lin { return .breakpoint(lin) }
                 resumeAddress = nil
@@ -53,12 +78,12 @@ extension CPU {
             do {
                 let id = try blockAtEIP()
                 let b = blocks.blockTable + Int(id)
-                if _fastPath(b.pointee.traits & interceptMask == 0) {
+                if _fastPath(b.pointee.traits & interceptMask == 0 && !shadowed) {
                     // No instruction here can meet the intercept: nothing to check per instruction.
                     try runBlocks(id, end: end)
                 } else {
                     var p = blocks.pool + Int(b.pointee.first)
-                    let stop = p + Int(min(UInt64(b.pointee.count), end - instructions))
+                    let stop = p + Int(min(UInt64(shadowed ? 1 : b.pointee.count), end - instructions))
                     exitBlock = false
                     repeat {
                         if p.pointee.traitBits & interceptMask != 0, let hook = instructionIntercept {
@@ -81,9 +106,14 @@ extension CPU {
                 }
                 if let stop = stopRequest { return stop }
             } catch {
+                let delivered = deliveries
                 let stop = deliver(event: .exception(error))
                 interruptPollStale = true   // an exception intercept may have touched devices
                 if let stop { return stop }
+                if step && deliveries != delivered { return .limit }
+                // A watched access the faulting instruction made before it faulted
+                // (a monitor handled the fault): stop now, not a block later.
+                if case .watchpoint? = stopRequest { return stopRequest! }
             }
         }
         return .limit

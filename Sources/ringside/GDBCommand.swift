@@ -27,6 +27,9 @@ struct GDB: ParsableCommand {
     @Option(help: "native, trap, bt, vtx or pv.")
     var technique: Technique = .native
 
+    @Option(help: "Memory virtualization under vtx: shadow (first-generation VT-x, the default) or ept.")
+    var paging: VTxPaging?
+
     @Option(help: "Guest RAM in MiB.")
     var memory: Int = 32
 
@@ -35,19 +38,22 @@ struct GDB: ParsableCommand {
 
     func validate() throws {
         guard (1...3072).contains(memory) else { throw ValidationError("--memory must be between 1 and 3072 MiB") }
+        try checkPaging(paging, technique)
     }
 
     func run() throws {
-        try Self.serve(guest: guest, port: port, technique: technique, memoryMiB: memory, append: append)
+        try Self.serve(guest: guest, port: port, technique: technique, paging: paging, memoryMiB: memory, append: append)
     }
 
     /// The whole stub: what `ringside gdb` and `ringside GUEST --gdb PORT` run.
     /// The guest lives in a debugger Session (so that `monitor CMD` runs any
     /// Ringside command), under `technique`; the stub's MachineTarget runs
     /// its machine and owns the breakpoints gdb sets.
-    static func serve(guest: String, port: UInt16, technique: Technique, memoryMiB: Int = 32, append: String = "") throws {
+    static func serve(guest: String, port: UInt16, technique: Technique, paging: VTxPaging? = nil, memoryMiB: Int = 32,
+                      append: String = "") throws {
         var options = SessionOptions()
         options.technique = technique.rawValue
+        if let paging { options.paging = paging }
         options.memoryMiB = memoryMiB
         options.guest.commandLine = append
         let session: Session
@@ -98,8 +104,8 @@ struct GDB: ParsableCommand {
     /// `monitor CMD`: any Ringside command, run by the session.  The stub
     /// keeps its own built-ins for `info stop` and `help`; `technique` and
     /// `quit` would pull the machine from under the stub and are refused.
-    /// The session's runs keep gdb's breakpoints in the CPU's set, and
-    /// afterwards the set is gdb's alone again.
+    /// The session's runs keep gdb's breakpoints and watchpoints in the CPU's
+    /// set and list, and afterwards they are gdb's alone again.
     static func monitorCommand(_ command: String, session: Session, target: MachineTarget,
                                serial: @escaping (UInt8) -> Void) -> String? {
         let words = command.split(whereSeparator: { $0 == " " || $0 == "\t" })
@@ -112,9 +118,11 @@ struct GDB: ParsableCommand {
         default: break
         }
         session.externalBreakpoints = target.ownedBreakpoints
+        session.externalWatchpoints = target.ownedWatchpoints
         let r = session.execute(command)
         let cpu = session.machine.cpu
         if cpu.breakpoints != target.ownedBreakpoints { cpu.breakpoints = target.ownedBreakpoints }
+        if cpu.watchpoints != target.ownedWatchpoints { cpu.watchpoints = target.ownedWatchpoints }
         session.machine.onSerialOutput = serial
         var text = r.text
         if let e = r.error { text += e.message + "\n" }

@@ -34,6 +34,7 @@ enum StateDump {
         case .unsupported(let why): return "unsupported: \(why)"
         case .reset: return "reset"
         case .breakpoint: return "breakpoint"
+        case .watchpoint: return "watchpoint"
         case .interrupted: return "interrupted"
         }
     }

@@ -89,7 +89,7 @@ let program: [UInt8] = [0xB8, 0x01, 0x00, 0x00, 0x00,   // 0x1000
         #expect(t.step() == .signal(5))
         #expect(m.cpu.eip == 0x1005 && m.cpu.regs[Reg.eax] == 1)
         #expect(t.supports(.software) && t.supports(.hardware))
-        #expect(!t.supports(.writeWatchpoint) && !t.supports(.readWatchpoint) && !t.supports(.accessWatchpoint))
+        #expect(t.supports(.writeWatchpoint) && t.supports(.readWatchpoint) && t.supports(.accessWatchpoint))
         #expect(t.insertBreakpoint(.software, at: 0x100B, length: 1))
         #expect(m.cpu.breakpoints == [0x100B])
         #expect(t.resume(until: { false }) == .signal(5))
@@ -102,6 +102,53 @@ let program: [UInt8] = [0xB8, 0x01, 0x00, 0x00, 0x00,   // 0x1000
         #expect(t.removeBreakpoint(.software, at: 0x100B, length: 1))   // twice is harmless
         #expect(m.cpu.breakpoints.isEmpty)
         #expect(t.monitor("info stop") == "stepped\n")
+    }
+
+    /// Z2/Z3/Z4 put ranges into the CPU's watchpoint list; the run stops after
+    /// the instruction that touched one, and the reply names the kind and the
+    /// first watched byte touched (gdb manual E.3, `watch`/`rwatch`/`awatch`).
+    @Test func watchpoints() {
+        let (m, t) = machine(program)
+        #expect(t.insertBreakpoint(.writeWatchpoint, at: 0x2000, length: 4))
+        #expect(t.insertBreakpoint(.writeWatchpoint, at: 0x2000, length: 4))   // twice: one range, counted
+        #expect(t.insertBreakpoint(.readWatchpoint, at: 0x2000, length: 4))
+        #expect(m.cpu.watchpoints == [Watchpoint(address: 0x2000, length: 4, kind: .write),
+                                      Watchpoint(address: 0x2000, length: 4, kind: .read)])
+        #expect(t.resume(until: { false }) == .watchpoint(.writeWatchpoint, address: 0x2000))
+        #expect(m.cpu.eip == 0x100B, "after mov [0x2000],eax")
+        #expect(t.lastMachineStop == .watchpoint(0x2000, write: true))
+        #expect(t.monitor("info stop") == "watchpoint at 0x00002000 (write)\n")
+        #expect(t.removeBreakpoint(.writeWatchpoint, at: 0x2000, length: 4))
+        #expect(m.cpu.watchpoints.count == 2)
+        #expect(t.removeBreakpoint(.writeWatchpoint, at: 0x2000, length: 4))
+        #expect(t.removeBreakpoint(.writeWatchpoint, at: 0x2000, length: 4))   // once more is harmless
+        #expect(t.removeBreakpoint(.readWatchpoint, at: 0x2000, length: 4))
+        #expect(m.cpu.watchpoints.isEmpty)
+        #expect(t.resume(until: { false }) == .exited(5))
+    }
+
+    @Test func accessWatchpointThroughTheStub() {
+        let (m, t) = machine(program)
+        let stub = GDBStub(target: t)
+        #expect(send(stub, "Z4,2002,1") == "OK")
+        #expect(send(stub, "s") == "T05thread:01;")                       // mov eax,1: no access
+        #expect(send(stub, "c") == "T05awatch:2002;thread:01;")           // the dword store covers 0x2002
+        #expect(m.cpu.eip == 0x100B)
+        #expect(send(stub, "?") == "T05awatch:2002;thread:01;")
+        #expect(send(stub, "z4,2002,1") == "OK")
+        #expect(send(stub, "Z3,2000,0") == "E01")                         // no length
+        #expect(send(stub, "Z2,2000,100000") == "E01")                    // longer than a page
+        #expect(send(stub, "c") == "W05")
+    }
+
+    /// A single step that stores into the range answers with the watchpoint, not a plain SIGTRAP.
+    @Test func stepOntoAWatchedStore() {
+        let (m, t) = machine(program)
+        #expect(t.insertBreakpoint(.accessWatchpoint, at: 0x2000, length: 4))
+        #expect(t.step() == .signal(5))
+        #expect(t.step() == .signal(5))
+        #expect(t.step() == .watchpoint(.accessWatchpoint, address: 0x2000))
+        #expect(m.cpu.eip == 0x100B && m.cpu.readPhysical(0x2000, 4) == 2)
     }
 
     @Test func continuingFromABreakpointPassesIt() {

@@ -424,9 +424,12 @@ import Testing
         m.enter(cpl: 3)
         // nasm:
         //     int 0x80
+        // A run of one instruction is a single step: the #TS delivered is the
+        // step, and the run ends at the handler's first instruction (Run.swift).
         #expect(m.run([0xCD, 0x80], limit: 1) == .limit)
-        #expect(m.cpu.eip == 0x2001 && m.cpu.cpl == 1, "the handler's NOP ran")
+        #expect(m.cpu.eip == 0x2000 && m.cpu.cpl == 1, "at the handler, its NOP not run")
         #expect(m.dwords(0xC000 - 24, 6) == [0x10, 0x1000, 0x3B, 2, 0x7800, 0x43])
+        #expect(m.cpu.run(maxInstructions: 1) == .limit && m.cpu.eip == 0x2001, "the next step runs the NOP")
     }
 
     // MARK: every exception's vector, error code and EIP (SDM Vol. 3 Table 6-1, §6.15)

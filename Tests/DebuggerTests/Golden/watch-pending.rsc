@@ -1,3 +1,0 @@
-# guest: hello.elf
-# Watchpoints need the MMU access hook: parsed, then refused.
-watch *(int *) 0x200000
