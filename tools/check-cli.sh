@@ -53,6 +53,17 @@ run hello run demos/build/hello.elf
 expect_status hello 33 "debug-exit 0x10 from demos/build/hello.elf"
 cmp -s "$T/hello.out" demos/expected/hello.out && ok "hello.elf serial output is QEMU's" || bad "hello.elf serial output differs from demos/expected/hello.out"
 
+# ---- vtx memory virtualization on the command line; compare's chart
+run paging run demos/build/hello.elf --technique vtx --paging ept
+expect_status paging 33 "run --technique vtx --paging ept"
+run pagingbad run demos/build/hello.elf --paging ept
+expect_status pagingbad 64 "--paging without --technique vtx is a usage error"
+run chart compare demos/build/hello.elf --paging ept --chart "$T/compare.svg"
+expect_status chart 0 "compare --chart"
+head -c 5 "$T/compare.svg" 2>/dev/null | grep -q '<?xml' && grep -q 'vtx-ept' "$T/compare.svg" && ! grep -q 'vtx-shadow' "$T/compare.svg" \
+  && ok "compare --chart writes an SVG bar chart (one bar per technique; --paging ept leaves out vtx-shadow)" \
+  || bad "compare --chart: no SVG, or the wrong bars"
+
 run halt run $G/halt.bin
 expect_status halt 0 "HLT with IF = 0 is \"halted\""
 grep -q "halt: going to sleep" "$T/halt.out" && ok "halt.bin printed before halting" || bad "halt.bin output missing"

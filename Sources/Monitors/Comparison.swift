@@ -8,29 +8,41 @@ import X86
 
 public enum Comparison {
     public struct Row {
-        public var technique: Technique
+        public var configuration: Configuration
+        public var technique: Technique { configuration.technique }
         public var stop: MachineStop
         public var instructions: UInt64
         public var log: TrapLog
         public var cycles: UInt64
         public var output: [UInt8]
+        /// What the modeled cycles are made of (Tally.swift).
+        public var tally: Tally
     }
 
-    /// Runs `bytes` (loaded as the file `path`) under each available technique.
+    /// Runs `bytes` (loaded as the file `path`) under each available
+    /// configuration (vtx once with shadow paging, once with EPT).
     public static func run(_ bytes: [UInt8], path: String, options: GuestOptions, memoryMiB: Int,
-                           maxInstructions: UInt64) throws(LoadError) -> [Row] {
+                           maxInstructions: UInt64, cost: CostModel = CostModel()) throws(LoadError) -> [Row] {
         var rows: [Row] = []
-        for t in Technique.allCases {
-            guard let vm = VirtualMachine(technique: t, memoryMiB: memoryMiB) else { continue }
-            var out: [UInt8] = []
-            vm.machine.onSerialOutput = { out.append($0) }
-            try vm.load(bytes, path: path, options: options)
-            let stop = vm.run(maxInstructions: maxInstructions)
-            let n = vm.machine.cpu.instructions
-            rows.append(Row(technique: t, stop: stop, instructions: n, log: vm.log,
-                            cycles: n &* vm.cost.instruction &+ vm.log.totalCycles, output: out))
+        for c in Configuration.all {
+            guard let row = try run(bytes, path: path, options: options, configuration: c, memoryMiB: memoryMiB,
+                                    maxInstructions: maxInstructions, cost: cost) else { continue }
+            rows.append(row)
         }
         return rows
+    }
+
+    /// One run under one configuration; nil when its technique is not available yet.
+    public static func run(_ bytes: [UInt8], path: String, options: GuestOptions, configuration: Configuration,
+                           memoryMiB: Int, maxInstructions: UInt64, cost: CostModel = CostModel()) throws(LoadError) -> Row? {
+        guard let vm = configuration.makeVM(memoryMiB: memoryMiB) else { return nil }
+        vm.cost = cost
+        var out: [UInt8] = []
+        vm.machine.onSerialOutput = { out.append($0) }
+        try vm.load(bytes, path: path, options: options)
+        let stop = vm.run(maxInstructions: maxInstructions)
+        return Row(configuration: configuration, stop: stop, instructions: vm.machine.cpu.instructions, log: vm.log,
+                   cycles: vm.modeledCycles, output: out, tally: Tally(vm))
     }
 
     /// The table, lines joined by "\n" (no final newline).
@@ -42,7 +54,7 @@ public enum Comparison {
         var lines: [[String]] = []
         let reference = rows.first { $0.technique == .native }?.output
         for r in rows {
-            var cells = [r.technique.rawValue, "\(r.stop.exitStatus) (\(describe(r.stop)))", "\(r.instructions)"]
+            var cells = [r.configuration.name, "\(r.stop.exitStatus) (\(describe(r.stop)))", "\(r.instructions)"]
             cells += kinds.map { "\(r.log.count($0.1))" }
             cells.append("\(r.cycles)")
             if r.technique == .native { cells.append("reference (\(r.output.count) bytes)") }
@@ -69,6 +81,7 @@ public enum Comparison {
         case .exception(let e): return e.name
         case .reset: return "reset"
         case .breakpoint: return "breakpoint"
+        case .watchpoint: return "watchpoint"
         case .interrupted: return "interrupted"
         }
     }

@@ -119,6 +119,7 @@ public final class VTxMonitor: DeprivilegedMonitor {
             source = s
             cpu.interrupts = s
         }
+        applyInterruptControls()
     }
 
     /// The instructions the CPU must show the "processor" before executing
@@ -239,33 +240,89 @@ public final class VTxMonitor: DeprivilegedMonitor {
         return instead.map { .reflect($0) } ?? .deliver
     }
 
-    // ---- External interrupts ----
+    // ---- External interrupts (SDM Vol. 3C §25.2, §25.4.1, §26.6.5) ----
+    //
+    // The PIC is the guest's, emulated by the VMM (as KVM's in-kernel PIC
+    // is); its requests stand for the host interrupts that drive it.  With
+    // external-interrupt exiting every request is a VM exit, reason 1,
+    // whatever the guest's IF: IF then does not block external interrupts
+    // (CPU.interruptsIgnoreIF).  If the guest can take an interrupt now — IF =
+    // 1 and no blocking by STI or MOV SS — the VMM acknowledges the PIC and
+    // injects the vector at the VM entry.  If not, it leaves the request in
+    // the PIC (where the guest may still mask it or reset the PIC, as on bare
+    // metal), sets interrupt-window exiting and resumes; IF blocks again, and
+    // the processor exits (reason 7) at the first instruction boundary where
+    // IF = 1 and nothing blocks.  Then the VMM acknowledges the PIC and
+    // injects what it holds: the guest takes the interrupt exactly where the
+    // bare machine would.
 
-    /// With external-interrupt exiting (and "acknowledge interrupt on exit"),
-    /// every PIC request is a VM exit; the VMM injects it at the next entry.
-    /// The exit is taken when the guest can accept the interrupt (IF = 1),
-    /// so the injection follows at once (no interrupt-window exit needed).
-    fileprivate func externalInterrupt(_ vector: UInt8) {
-        let info = ExitQualification.interruptionInfo(vector: vector, type: 0, errorCode: false)
-        if vmcs.pinBased.contains(.externalInterruptExiting) {
-            vmExit(.externalInterrupt, interruption: info, outcome: "vector \(vector) acknowledged on exit")
-            vmcs.entryInterruptionInfo = info
-            log(.injection, code: UInt32(vector), outcome: "IRQ vector \(vector) injected at VM entry through the guest's IDT",
-                cycles: 0)
+    /// Tells the processor model what the controls ask of it.
+    func applyInterruptControls() {
+        cpu.interruptsIgnoreIF = vmcs.pinBased.contains(.externalInterruptExiting)
+            && !vmcs.primary.contains(.interruptWindowExiting)
+    }
+
+    /// Can the guest take an external interrupt at this instruction boundary?
+    var guestInterruptible: Bool { cpu.interruptsEnabled && !cpu.interruptShadow }
+
+    /// A PIC request under external-interrupt exiting: VM exit, reason 1.
+    fileprivate func externalInterrupt(_ pic: PIC8259) -> UInt8 {
+        guard guestInterruptible else {
+            let why = cpu.interruptsEnabled ? "blocking by STI or MOV SS" : "IF=0"
+            vmExit(.externalInterrupt, outcome: "the guest cannot take it (\(why)): left in its PIC; interrupt-window exiting set")
+            vmcs.primary.insert(.interruptWindowExiting)
+            applyInterruptControls()
+            cpu.interruptWithheld = true
+            return 0
         }
-        cpu.halted = false
+        let v = pic.acknowledgeInterrupt()
+        vmExit(.externalInterrupt, interruption: ExitQualification.interruptionInfo(vector: v, type: 0, errorCode: false),
+               outcome: "vector \(v) acknowledged on exit")
+        inject(v)
+        return v
+    }
+
+    /// The interrupt window opened: VM exit, reason 7; inject what the PIC holds.
+    fileprivate func interruptWindow(_ pic: PIC8259?) -> UInt8 {
+        vmcs.primary.remove(.interruptWindowExiting)
+        applyInterruptControls()
+        guard let pic, pic.interruptPending else {
+            vmExit(.interruptWindow, outcome: "IF=1 and no STI/MOV SS blocking; the PIC has nothing to deliver")
+            cpu.interruptWithheld = true
+            return 0
+        }
+        let v = pic.acknowledgeInterrupt()
+        vmExit(.interruptWindow, outcome: "IF=1 and no STI/MOV SS blocking: vector \(v) acknowledged")
+        inject(v)
+        return v
+    }
+
+    /// Event injection at VM entry (VM-entry interruption-information field,
+    /// type 0): the CPU delivers it through the guest's IDT.
+    private func inject(_ vector: UInt8) {
+        vmcs.entryInterruptionInfo = ExitQualification.interruptionInfo(vector: vector, type: 0, errorCode: false)
+        log(.injection, code: UInt32(vector), outcome: "IRQ vector \(vector) injected at VM entry through the guest's IDT",
+            cycles: 0)
     }
 }
 
-/// The machine's PIC as the CPU sees it in non-root operation.
+/// The machine's PIC as the CPU sees it in non-root operation.  The CPU
+/// asks it only at boundaries where the VMCS lets an interrupt in: with
+/// IF = 1 and no STI/MOV SS blocking, or whatever IF is under
+/// external-interrupt exiting; with interrupt-window exiting set, such a
+/// boundary is itself the exit.
 final class VTxInterruptSource: InterruptSource {
     let pic: PIC8259
     unowned let monitor: VTxMonitor
     init(pic: PIC8259, monitor: VTxMonitor) { self.pic = pic; self.monitor = monitor }
-    var interruptPending: Bool { pic.interruptPending }
+    var interruptPending: Bool {
+        monitor.vmcs.primary.contains(.interruptWindowExiting) || pic.interruptPending
+    }
     func acknowledgeInterrupt() -> UInt8 {
-        let v = pic.acknowledgeInterrupt()
-        monitor.externalInterrupt(v)
-        return v
+        // The interrupt-window exit takes priority over external interrupts (SDM §25.2).
+        if monitor.vmcs.primary.contains(.interruptWindowExiting) { return monitor.interruptWindow(pic) }
+        // Without external-interrupt exiting the CPU delivers it through the guest's IDT: no exit.
+        guard monitor.vmcs.pinBased.contains(.externalInterruptExiting) else { return pic.acknowledgeInterrupt() }
+        return monitor.externalInterrupt(pic)
     }
 }

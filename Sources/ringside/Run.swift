@@ -17,6 +17,9 @@ struct Run: ParsableCommand {
     @Option(help: "native, trap, bt, vtx or pv.")
     var technique: Technique = .native
 
+    @Option(help: "Memory virtualization under vtx: shadow (first-generation VT-x, the default) or ept.")
+    var paging: VTxPaging?
+
     @Option(help: "Guest RAM in MiB.")
     var memory: Int = 32
 
@@ -54,10 +57,11 @@ struct Run: ParsableCommand {
         guard (1...3072).contains(memory) else { throw ValidationError("--memory must be between 1 and 3072 MiB") }
         if let d = dumpState, d != "json" { throw ValidationError("--dump-state supports only json") }
         if (loadAddress != nil || entry != nil) && !flat { throw ValidationError("--load-address and --entry need --flat") }
+        try checkPaging(paging, technique)
     }
 
     func run() throws {
-        guard let vm = VirtualMachine(technique: technique, memoryMiB: memory) else {
+        guard let vm = VirtualMachine(technique: technique, memoryMiB: memory, paging: paging ?? .shadow) else {
             complain("ringside: technique '\(technique.rawValue)' is not available yet")
             throw ExitCode(64)
         }
