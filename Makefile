@@ -1,10 +1,10 @@
-# Ringside — make run (TUI on the built-in demo), make test, make bench.
+# Ringside — make run (TUI on the built-in demo), make test, make bench, make nanobench.
 SHELL := /bin/bash
 SWIFT ?= swift
 BIN = .build/debug/ringside
 RELEASE_BIN = .build/release/ringside
 
-.PHONY: all build run test bench difftest demos deps clean
+.PHONY: all build run test bench nanobench difftest demos deps docs lessons clean
 
 all: build
 
@@ -20,7 +20,8 @@ run: build
 	@$(BIN) $(ARGS); s=$$?; [ $$s -eq 0 ] || [ $$s -eq 33 ] || exit $$s
 
 # The whole suite: unit and differential tests (recorded Unicorn vectors,
-# ndisasm/objdump records), the demo guests against QEMU, the command line.
+# ndisasm/objdump records), the demo guests against QEMU, the command line,
+# and every lesson (lessons/*.rsc) in batch mode under the techniques it names.
 test:
 	@tools/deps.sh test
 	$(SWIFT) build
@@ -29,6 +30,7 @@ test:
 	@tools/check-demos.sh $(RELEASE_BIN)
 	@tools/check-cli.sh $(BIN)
 	@tools/check-gdb.sh $(BIN)
+	@tools/check-lessons.sh $(RELEASE_BIN)
 
 # Live differential run against Unicorn with a fresh seed.
 difftest:
@@ -44,6 +46,22 @@ bench:
 	$(SWIFT) build -c release --product ringside
 	$(SWIFT) build -c release --product ringside-bench
 	tools/bench.sh $(RELEASE_BIN)
+
+# Adams & Agesen's nanobenchmark table in the cost model (tools/nanobench.sh):
+# modeled cycles per operation under each technique; the chart goes to
+# .build/nanobench.svg.
+nanobench: deps
+	$(SWIFT) build -c release --product ringside
+	tools/nanobench.sh
+
+# docs/commands.md is generated from the command table (a test fails when it is stale).
+docs: build
+	$(BIN) reference > docs/commands.md
+
+# Every lesson in batch mode, under each technique it names.
+lessons:
+	$(SWIFT) build -c release --product ringside
+	tools/check-lessons.sh $(RELEASE_BIN)
 
 clean:
 	rm -rf .build

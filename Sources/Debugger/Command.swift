@@ -28,7 +28,9 @@ public enum InfoTopic: Sendable, Equatable {
     case pt(Expr)
     /// `info shadow [ADDRESS]`: the guest's walk, then the shadow entry (EIP without an address).
     case shadow(Expr?)
-    /// Topics that need a monitor: `vcpu`, `ept`, `tc`, `vmcs`.
+    /// `info ept [ADDRESS]` (vtx with EPT): the guest's walk, then the EPT walk (VTxInfo.swift).
+    case ept(Expr?)
+    /// Topics that need a monitor: `vcpu`, `tc`, `vmcs`.
     case monitor(String)
     /// `info` alone: the list of topics.
     case list
@@ -46,7 +48,26 @@ public enum CatchKind: Sendable, Equatable {
     case exit(String?)
 }
 
-public enum WatchKind: String, Sendable, Equatable { case write = "watch", read = "rwatch", access = "awatch" }
+public enum WatchKind: String, Sendable, Equatable {
+    case write = "watch", read = "rwatch", access = "awatch"
+
+    /// How gdb names one when it is set and when it triggers.
+    public var title: String {
+        switch self {
+        case .write: return "Hardware watchpoint"
+        case .read: return "Hardware read watchpoint"
+        case .access: return "Hardware access (read/write) watchpoint"
+        }
+    }
+    /// The Type column of `info breakpoints`.
+    public var tableType: String {
+        switch self {
+        case .write: return "hw watchpoint"
+        case .read: return "read watchpoint"
+        case .access: return "acc watchpoint"
+        }
+    }
+}
 
 public enum EnableMode: Sendable, Equatable { case keep, once, delete }
 
@@ -80,7 +101,8 @@ public enum Command: Sendable, Equatable {
     /// `set confirm off` and other gdb settings a script may carry: accepted, no effect.
     case setting(String)
     case display(Format, Expr?, text: String)
-    case watch(WatchKind, Expr)
+    /// `watch EXPR [if COND]`: the expression, its text as typed (gdb echoes it), the condition.
+    case watch(WatchKind, Expr, text: String, condition: Expr?, conditionText: String?)
     case info(InfoTopic)
     case disassemble(DisassembleRange, raw: Bool)
     case source(String)
@@ -94,4 +116,8 @@ public enum Command: Sendable, Equatable {
     case traps(kind: String?, last: Int?)
     case stats
     case compare
+    /// `note`, `pause`, `expect`, `expect-output`, `focus`, `highlight` (Lesson.swift).
+    case lesson(LessonVerb)
+    /// `file PATH`: debug another guest file (LessonFile.swift).
+    case file(String)
 }

@@ -13,9 +13,10 @@ import X86
 public enum CommandParser {
     public static let commands = [
         "advance", "awatch", "break", "catch", "compare", "condition", "continue", "delete", "disable",
-        "disassemble", "display", "echo", "enable", "finish", "help", "ignore", "info", "next", "nexti",
-        "output", "print", "quit", "rwatch", "set", "source", "stats", "step", "stepi", "tbreak",
-        "technique", "translate", "traps", "undisplay", "until", "watch", "x",
+        "disassemble", "display", "echo", "enable", "expect", "expect-output", "file", "finish", "focus", "help",
+        "highlight", "ignore", "info", "next", "nexti", "note", "output", "pause", "print", "quit", "rwatch", "set",
+        "source", "stats", "step", "stepi", "tbreak", "technique", "translate", "traps", "undisplay", "until",
+        "watch", "x",
     ]
     public static let aliases: [String: String] = [
         "b": "break", "br": "break", "bre": "break", "brea": "break", "c": "continue", "cont": "continue",
@@ -52,7 +53,8 @@ public enum CommandParser {
         let name = try resolve(word, in: commands, aliases: aliases, column: wordStart + 1,
                                undefined: "Undefined command: \"\(word)\".  Try \"help\".",
                                ambiguous: "Ambiguous command \"\(word)\"")
-        if name != "echo" { chars = stripComment(chars, from: i) }
+        let verbatim = name == "echo" || name == "note" || name == "expect-output"
+        if !verbatim { chars = stripComment(chars, from: i) }
         var format: Format? = nil
         var formatColumn = i + 1
         if i < chars.count && chars[i] == "/" {
@@ -64,6 +66,7 @@ public enum CommandParser {
         }
         var argStart = i
         while argStart < chars.count && chars[argStart].isWhitespace { argStart += 1 }
+        if name == "note" && argStart > i + 1 { argStart = i + 1 }   // a note keeps its indentation
         var argEnd = chars.count
         if name != "echo" { while argEnd > argStart && chars[argEnd - 1].isWhitespace { argEnd -= 1 } }
         let args = Arguments(text: String(chars[argStart..<argEnd]), column: argStart + 1)
@@ -230,8 +233,7 @@ public enum CommandParser {
             if !f.examinesMemory { try validatePrintFormat(format, "display", column: formatColumn) }
             return .display(f, try a.optionalExpression(), text: a.text)
         case "watch", "rwatch", "awatch":
-            guard !a.isEmpty else { throw ParseError("Argument required (expression to compute).", column: a.column) }
-            return .watch(WatchKind(rawValue: name)!, try a.expression())
+            return try watchArguments(WatchKind(rawValue: name)!, a)
         case "info": return .info(try info(a))
         case "disassemble":
             // Modifiers may also follow a blank: `disassemble /r main`.
@@ -254,6 +256,10 @@ public enum CommandParser {
         case "traps": return try traps(a)
         case "stats": try noArguments(name, a); return .stats
         case "compare": try noArguments(name, a); return .compare
+        case _ where lessonVerbs.contains(name): return .lesson(try lessonVerb(name, a))
+        case "file":
+            guard !a.isEmpty else { throw ParseError("Argument required (a guest file).", column: a.column) }
+            return .file(a.text)
         default: throw ParseError("Undefined command: \"\(name)\".  Try \"help\".", column: 1)
         }
     }
@@ -261,20 +267,7 @@ public enum CommandParser {
     /// `LOCATION [if CONDITION]`; LOCATION is `*EXPR`, a symbol, `symbol+off` or an address.
     static func locationAndCondition(_ a: Arguments) throws(ParseError) -> (Expr?, Expr?, String?) {
         let chars = Array(a.text)
-        var split: Int? = nil
-        var depth = 0
-        var quote: Character? = nil
-        for k in chars.indices {
-            let c = chars[k]
-            if let q = quote { if c == q { quote = nil }; continue }
-            if c == "'" || c == "\"" { quote = c; continue }
-            if c == "(" || c == "[" || c == "{" { depth += 1 }
-            if c == ")" || c == "]" || c == "}" { depth -= 1 }
-            if depth == 0 && c == "i" && k + 1 < chars.count && chars[k + 1] == "f"
-                && (k == 0 || chars[k - 1].isWhitespace) && (k + 2 == chars.count || chars[k + 2].isWhitespace || chars[k + 2] == "(") {
-                split = k; break
-            }
-        }
+        let split = conditionStart(chars)
         var locText = split.map { String(chars[0..<$0]) } ?? a.text
         while locText.last?.isWhitespace == true { locText.removeLast() }
         var location: Expr? = nil
@@ -286,11 +279,49 @@ public enum CommandParser {
             }
         }
         guard let s = split else { return (location, nil, nil) }
+        let (cond, text) = try condition(chars, after: s, column: a.column)
+        return (location, cond, text)
+    }
+
+    /// Where ` if ` starts a condition in `chars` (outside brackets and quotes), if it does.
+    static func conditionStart(_ chars: [Character]) -> Int? {
+        var depth = 0
+        var quote: Character? = nil
+        for k in chars.indices {
+            let c = chars[k]
+            if let q = quote { if c == q { quote = nil }; continue }
+            if c == "'" || c == "\"" { quote = c; continue }
+            if c == "(" || c == "[" || c == "{" { depth += 1 }
+            if c == ")" || c == "]" || c == "}" { depth -= 1 }
+            if depth == 0 && c == "i" && k + 1 < chars.count && chars[k + 1] == "f"
+                && (k == 0 || chars[k - 1].isWhitespace) && (k + 2 == chars.count || chars[k + 2].isWhitespace || chars[k + 2] == "(") {
+                return k
+            }
+        }
+        return nil
+    }
+
+    /// The condition after the `if` at `s`, and its text.
+    static func condition(_ chars: [Character], after s: Int, column: Int) throws(ParseError) -> (Expr, String) {
         var j = s + 2
         while j < chars.count && chars[j].isWhitespace { j += 1 }
-        guard j < chars.count else { throw ParseError("Argument required (boolean expression).", column: a.column + j) }
+        guard j < chars.count else { throw ParseError("Argument required (boolean expression).", column: column + j) }
         let text = String(chars[j...])
-        return (location, try ExpressionParser.parse(text, column: a.column + j), text)
+        return (try ExpressionParser.parse(text, column: column + j), text)
+    }
+
+    /// `watch EXPR [if CONDITION]`: EXPR as typed (gdb shows it), parsed as an expression.
+    static func watchArguments(_ kind: WatchKind, _ a: Arguments) throws(ParseError) -> Command {
+        guard !a.isEmpty else { throw ParseError("Argument required (expression to compute).", column: a.column) }
+        let chars = Array(a.text)
+        let split = conditionStart(chars)
+        var text = split.map { String(chars[0..<$0]) } ?? a.text
+        while text.last?.isWhitespace == true { text.removeLast() }
+        guard !text.isEmpty else { throw ParseError("Argument required (expression to compute).", column: a.column) }
+        let e = try ExpressionParser.parse(text, column: a.column)
+        guard let s = split else { return .watch(kind, e, text: text, condition: nil, conditionText: nil) }
+        let (cond, condText) = try condition(chars, after: s, column: a.column)
+        return .watch(kind, e, text: text, condition: cond, conditionText: condText)
     }
 
     /// Breakpoint or display numbers: `1 2 5-7`; nil when none are given (all).
@@ -337,6 +368,7 @@ public enum CommandParser {
             guard !rest.isEmpty else { throw ParseError("Argument required (linear address).", column: rest.column) }
             return .pt(try rest.expression())
         case "shadow": return .shadow(try rest.optionalExpression())
+        case "ept": return .ept(try rest.optionalExpression())
         default: return .monitor(topic)
         }
     }

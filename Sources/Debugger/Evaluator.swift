@@ -60,7 +60,7 @@ extension Session {
         case .gpr(let i, let size, let high):
             if size == 1 { return cpu.reg8(high ? i + 4 : i) }
             return cpu.reg(i, size: UInt8(size))
-        case .eip: return cpu.eip
+        case .eip: return linearEIP &- cpu.segs[Seg.cs].base
         case .eflags: return cpu.eflags
         case .segment(let s): return UInt32(cpu.segs[s].selector)
         case .segmentBase(let s): return cpu.segs[s].base
@@ -104,7 +104,7 @@ extension Session {
         case .literal(let v): return v
         case .dollar(let name):
             if let r = RegisterRef.named(name) { return Value(r.type, UInt64(readRegister(r))) }
-            return variables[name] ?? .void
+            return variables[name] ?? builtinVariable(name) ?? .void
         case .history(let n, let relative): return try historyValue(n, relative: relative)
         case .symbol(let name):
             guard let s = symbols.lookup(name) else { throw CommandError("No symbol \"\(name)\" in current context.") }

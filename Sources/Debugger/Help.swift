@@ -3,7 +3,8 @@
 extension Session {
     static let helpTexts: [String: (summary: String, usage: String)] = [
         "advance": ("Run until LOCATION, or until the current function returns.", "advance LOCATION"),
-        "awatch": ("Set an access watchpoint (not available yet).", "awatch EXPR"),
+        "awatch": ("Set a watchpoint that stops after an instruction reads or writes EXPR.",
+                   "awatch EXPR [if CONDITION]\nEXPR names memory: SYMBOL, *ADDRESS, *(char *) ADDRESS, {short} ADDRESS..."),
         "break": ("Set a breakpoint at a location.",
                   "break [LOCATION] [if CONDITION]\nLOCATION: *ADDRESS, SYMBOL, SYMBOL+OFFSET or an address.  Without one, the current instruction."),
         "catch": ("Stop at an event.",
@@ -19,7 +20,17 @@ extension Session {
         "echo": ("Print text; C escapes (\\n, \\t, \\033...) are understood.", "echo TEXT"),
         "enable": ("Enable breakpoints (all without numbers), or displays.",
                    "enable [breakpoints|once|delete] [N...]\nenable display [N...]"),
+        "expect": ("Lesson check: stop with an error unless EXPR is true (non-zero).",
+                   "expect EXPR\nBuilt-in variables for lessons (read-only; a variable you set wins):"),
+        "expect-output": ("Lesson check: stop with an error unless the previous command's output contains TEXT.",
+                          "expect-output TEXT\nLesson verbs (note, pause, expect, focus, highlight) are not \"previous commands\"."),
+        "file": ("Debug another guest file, restarted under the current technique.", "file PATH"),
         "finish": ("Run until the current function returns.", "finish"),
+        "focus": ("Lesson: move the TUI's focus to a panel.", "focus registers|rings|code|traps|memory|serial|command"),
+        "highlight": ("Lesson: mark an address or a trap-log entry in the TUI.",
+                      "highlight ADDRESS            an address in the Code and Memory panels\nhighlight trap [KIND|SEQ]    the newest trap-log event (of KIND), or entry SEQ\nhighlight off"),
+        "note": ("Lesson: show an explanation (*emphasis* and `code` are marked up).", "note TEXT"),
+        "pause": ("Lesson: wait for a key in the TUI (Space or Enter); nothing in batch mode.", "pause"),
         "help": ("Describe commands.", "help [COMMAND]"),
         "ignore": ("Ignore the next COUNT crossings of breakpoint N.", "ignore N COUNT"),
         "info": ("Show state.", "info TOPIC"),
@@ -28,11 +39,12 @@ extension Session {
         "output": ("Print a value without a history number or newline.", "output[/FMT] EXPR"),
         "print": ("Print the value of an expression and record it as $N.", "print[/FMT] [EXPR]\nFMT: x d u o t a c z"),
         "quit": ("End the session (exit status EXPR when given).", "quit [EXPR]"),
-        "rwatch": ("Set a read watchpoint (not available yet).", "rwatch EXPR"),
+        "rwatch": ("Set a watchpoint that stops after an instruction reads EXPR.",
+                   "rwatch EXPR [if CONDITION]\nEXPR names memory: SYMBOL, *ADDRESS, *(char *) ADDRESS, {short} ADDRESS..."),
         "set": ("Assign to a register, to memory or to a convenience variable.",
                 "set [var] $REG = EXPR\nset var *(int *) ADDRESS = EXPR\nset {int} ADDRESS = EXPR\nset $name = EXPR"),
         "source": ("Run the commands of a file.", "source FILE"),
-        "stats": ("Show instructions, virtual time, exceptions and stops.", "stats"),
+        "stats": ("Show instructions, virtual time, exceptions and stops; under a monitor, events by kind as bars.", "stats"),
         "step": ("Step one instruction (as stepi: there are no source lines).", "step [N]"),
         "stepi": ("Step exactly one instruction.", "stepi [N]"),
         "tbreak": ("Set a breakpoint that is deleted when hit.", "tbreak [LOCATION] [if CONDITION]"),
@@ -41,13 +53,14 @@ extension Session {
         "traps": ("Show the trap log: every monitor event (trap, pv, vtx).", "traps [--kind K] [--last N]"),
         "undisplay": ("Delete displays (all without numbers).", "undisplay [N...]"),
         "until": ("Step past a backward jump, or run until LOCATION or the function's return.", "until [LOCATION]"),
-        "watch": ("Set a write watchpoint (not available yet).", "watch EXPR"),
+        "watch": ("Set a watchpoint that stops after an instruction changes EXPR.",
+                  "watch EXPR [if CONDITION]\nEXPR names memory: SYMBOL (its size, else 4 bytes), *ADDRESS (an int), *(char *) ADDRESS,\n{short} ADDRESS...  Hardware watchpoints: the MMU sees every data access, fetches never count."),
         "x": ("Examine memory.",
               "x/NFU ADDRESS\nN count; F format x d u o t a c i s z; U size b h w g.  Without ADDRESS, after the last."),
     ]
 
     static let infoHelp: [(String, String)] = [
-        ("breakpoints", "breakpoints and catchpoints"), ("cpu", "what the CPU holds"), ("display", "auto-display expressions"),
+        ("breakpoints", "breakpoints, watchpoints and catchpoints"), ("cpu", "what the CPU holds"), ("display", "auto-display expressions"),
         ("ept ADDRESS", "the EPT walk (needs vtx)"), ("gdt", "the global descriptor table"), ("idt", "the interrupt descriptor table"),
         ("pt ADDRESS", "the guest's page walk for a linear address"), ("registers [REG...]", "registers, as gdb shows them"),
         ("rings", "guest-visible and real CPL, IOPL, IF"), ("shadow ADDRESS", "the shadow page tables (needs a monitor)"),
@@ -76,6 +89,9 @@ extension Session {
         var s = h.summary + "\nUsage: " + h.usage.split(separator: "\n").joined(separator: "\n       ") + "\n"
         if name == "info" {
             s += Session.table(Session.infoHelp.map { ["  info " + $0.0, "-- " + $0.1] })
+        }
+        if name == "expect" {
+            s += Session.table(Session.builtinVariableHelp.map { ["  " + $0.0, "-- " + $0.1] })
         }
         emit(s)
     }

@@ -140,7 +140,11 @@ extension Session {
                 if let n, e.code != n { continue }
                 text = "hypercall " + (e.code.map { String($0) } ?? "?")
             case (.exit(let r), .vmexit):
-                if let r, !e.outcome.lowercased().contains(r.lowercased()) && e.code.map(String.init) != r { continue }
+                // REASON: a basic exit reason's number (28) or its name or the start
+                // of it (CR_ACCESS, cr, io) — never other text of the outcome (an
+                // address that contains "28", the "io" inside EXCEPTION).
+                let name = e.outcome.prefix { $0 != ":" }.lowercased()
+                if let r, e.code.map(String.init) != r && !name.hasPrefix(r.lowercased()) { continue }
                 text = "exit " + (e.code.map { String($0) } ?? "?")
             default: continue
             }

@@ -11,6 +11,8 @@ public struct StopEvent: Sendable, Equatable {
         case breakpoint(Int, temporary: Bool)
         /// A catchpoint: its number and what it caught (`trap #GP error=0x0`, `ring 0 -> 3`).
         case catchpoint(Int, String)
+        /// Watchpoints the last instruction triggered, in number order (gdb reports each).
+        case watchpoint([WatchTrigger])
         /// A step, `finish`, `until` or `advance` that ended where it meant to.
         case location
         /// The per-command instruction limit ran out.
@@ -27,6 +29,29 @@ public struct StopEvent: Sendable, Equatable {
     public var function: String?
 }
 
+/// One watchpoint's report after the instruction that triggered it.
+public struct WatchTrigger: Sendable, Equatable {
+    public var number: Int
+    public var kind: WatchKind
+    /// The watched expression as the user typed it.
+    public var expression: String
+    /// The value before, as gdb prints it; nil when gdb shows `Value =` alone
+    /// (a read, or an access that left the value as it was).
+    public var old: String?
+    /// The value now.
+    public var value: String
+
+    public init(number: Int, kind: WatchKind, expression: String, old: String?, value: String) {
+        self.number = number; self.kind = kind; self.expression = expression; self.old = old; self.value = value
+    }
+
+    /// gdb's block: a blank line, the title, a blank line, the values.
+    var rendered: String {
+        let values = old.map { "Old value = \($0)\nNew value = \(value)\n" } ?? "Value = \(value)\n"
+        return "\n\(kind.title) \(number): \(expression)\n\n" + values
+    }
+}
+
 public enum Output: Sendable, Equatable {
     /// Text, with its own line ends (`output` and `echo` may leave a line open).
     case text(String)
@@ -35,6 +60,12 @@ public enum Output: Sendable, Equatable {
     case stop(StopEvent)
     /// A `print` result: history number, value and its rendering.
     case value(number: Int, value: Value, text: String)
+    /// Lesson verbs (Lesson.swift): a note in Markdown-light, a pause, a
+    /// panel to focus, something to highlight (with what it is, in words).
+    case note(String)
+    case pause
+    case focus(LessonPanel)
+    case highlight(Highlight, text: String)
 
     /// The transcript form.
     public var rendered: String {
@@ -43,6 +74,10 @@ public enum Output: Sendable, Equatable {
         case .serial(let b): return String(decoding: b, as: UTF8.self)
         case .value(let n, _, let text): return "$\(n) = \(text)\n"
         case .stop(let e): return Output.render(e)
+        case .note(let text): return NoteText.transcript(text)
+        case .pause: return ""
+        case .focus: return ""
+        case .highlight(_, let text): return "» highlight " + text + "\n"
         }
     }
 
@@ -52,6 +87,7 @@ public enum Output: Sendable, Equatable {
         case .breakpoint(let n, let temporary):
             return "\n" + (temporary ? "Temporary breakpoint " : "Breakpoint ") + "\(n), " + frame
         case .catchpoint(let n, let what): return "\nCatchpoint \(n) (\(what)), " + frame
+        case .watchpoint(let triggers): return triggers.map(\.rendered).joined() + frame
         case .location: return frame
         case .limit: return "\nProgram stopped: instruction limit\n" + frame
         case .interrupted: return "\nProgram received signal SIGINT, Interrupt.\n" + frame
@@ -71,6 +107,7 @@ public enum Output: Sendable, Equatable {
         case .exception(let e): return "[unhandled exception \(e.name)]"
         case .instructionLimit: return "[instruction limit]"
         case .breakpoint(let a): return "[breakpoint at \(hex(a))]"
+        case .watchpoint(let a, _): return "[watchpoint at \(hex(a))]"
         case .interrupted: return "[interrupted]"
         }
     }

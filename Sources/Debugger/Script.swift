@@ -11,6 +11,9 @@
 //    it during the run and emits it first); CR LF from the guest becomes LF;
 //    when the guest's text does not end a line, the next debugger text
 //    starts on a new one;
+//  - lesson notes and pauses are not echoed: each note prints as `│ TEXT`,
+//    a block of notes stands between blank lines, a pause ends a block
+//    (Lesson.swift, NoteText.swift);
 //  - the first error ends the script: `FILE:LINE: error: MESSAGE`
 //    (`FILE:LINE:COLUMN:` for a parse error), in the transcript too;
 //    errors inside `source`d files name that file and line.
@@ -50,7 +53,7 @@ public final class ScriptRunner {
             return .failed
         }
         guard let command else { return .next }
-        sink(.command(echo))
+        if command.isEchoed { sink(.command(echo)) }
         let r = session.execute(command)
         for o in r.outputs { sink(.output(o)) }
         if let e = r.error {
@@ -92,15 +95,41 @@ public struct TranscriptWriter {
     /// True while the guest's serial text has left a line open.
     var serialOpen = false
     var heldCR = false
+    /// Whether anything was written yet, and whether the last thing was a note.
+    var started = false
+    var inNotes = false
+    var noteBreak = false
 
     public init() {}
 
     public mutating func render(_ e: TranscriptEvent) -> String {
+        let first = !started
         switch e {
-        case .command(let text): return closeSerialLine() + TranscriptWriter.prompt + text + "\n"
-        case .error(let text): return closeSerialLine() + text + "\n"
-        case .output(.serial(let bytes)): return serial(bytes)
-        case .output(let o): return closeSerialLine() + o.rendered
+        case .output(.focus): return ""
+        case .output(.pause):
+            // A pause ends a block of notes: the next note starts another.
+            if inNotes { noteBreak = true }
+            return ""
+        case .output(.note(let text)):
+            // A block of notes stands apart: a blank line before it (unless
+            // the transcript starts with it) and after it.
+            let before = first || (inNotes && !noteBreak) ? "" : "\n"
+            inNotes = true
+            noteBreak = false
+            started = true
+            return closeSerialLine() + before + NoteText.transcript(text)
+        default:
+            break
+        }
+        started = true
+        let after = inNotes ? "\n" : ""
+        inNotes = false
+        noteBreak = false
+        switch e {
+        case .command(let text): return after + closeSerialLine() + TranscriptWriter.prompt + text + "\n"
+        case .error(let text): return after + closeSerialLine() + text + "\n"
+        case .output(.serial(let bytes)): return after + serial(bytes)
+        case .output(let o): return after + closeSerialLine() + o.rendered
         }
     }
 

@@ -11,7 +11,7 @@ extension Session {
         switch topic {
         case .registers(let names): try registers(names)
         case .breakpoints: emit(breakpointTable())
-        case .watchpoints: line("No watchpoints.")
+        case .watchpoints: emit(watchpointTable())
         case .display: emit(displayTable())
         case .symbol(let e, let text): try infoSymbol(e, text)
         case .cpu: emit(isNative ? cpuTable() : monitorCPUTable())
@@ -24,6 +24,7 @@ extension Session {
             emit(isNative ? pageWalk(a) : guestPageWalk(a))
         case .monitor(let topic): try monitorInfo(topic)
         case .shadow(let e): try shadowInfo(e)
+        case .ept(let e): try eptInfo(e ?? .literal(.uint(linearEIP)))
         case .list: try help(["info"])
         }
     }

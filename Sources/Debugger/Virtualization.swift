@@ -67,6 +67,8 @@ extension Session {
     }
 
     func monitorInfo(_ topic: String) throws(CommandError) {
+        if topic == "vmcs" { return try vtxInfo(topic) }
+        if topic == "tc" { return try tcInfo() }
         guard topic == "vcpu", !isNative else { throw notAvailable() }
         emit(vcpuTable())
     }
@@ -207,6 +209,7 @@ extension Session {
             ["catchpoint stops", String(stopCounts["catchpoints"] ?? 0)],
             ["single steps", String(stopCounts["steps"] ?? 0)],
         ]))
+        emit(eventChart())   // StatsChart.swift
     }
 
     // MARK: - compare

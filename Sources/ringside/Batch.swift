@@ -13,8 +13,12 @@ import Glibc
 /// standard error); `quit N` exits N; otherwise the guest's status when the
 /// guest ended during the script (debug-exit v → (v << 1) | 1, halt 0,
 /// triple fault 2…, as `ringside run`), else 0.
+///
+/// A lesson (`--lesson FILE --batch`) is one command file; standard input is
+/// not read, and a lesson that runs to its end exits 0 whatever the guest
+/// did: the status says whether every expectation held.
 enum Batch {
-    static func run(guest: String, files: [String], options: SessionOptions) -> Int32 {
+    static func run(guest: String, files: [String], options: SessionOptions, lesson: Bool = false) -> Int32 {
         let session: Session
         do {
             session = try Session(guestPath: guest, options: options)
@@ -36,6 +40,7 @@ enum Batch {
             }
             outcome = runner.run(text: text, file: file)
         }
+        if lesson { return outcome == .next ? 0 : outcome.exitStatus(session) }
         if outcome == .next && isatty(0) == 0 {
             var n = 0
             while outcome == .next, let line = readLine(strippingNewline: true) {

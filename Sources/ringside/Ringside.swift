@@ -14,13 +14,22 @@ struct Ringside: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ringside",
         abstract: "A terminal debugger and monitor for x86 guests under software full virtualization.",
-        subcommands: [Open.self, Run.self, GDB.self, Compare.self],
+        subcommands: [Open.self, Run.self, GDB.self, Compare.self, Reference.self],
         defaultSubcommand: Open.self)
 }
 
 /// Techniques (DESIGN.md "The five techniques"), from the Monitors module.
 typealias Technique = Monitors.Technique
 extension Monitors.Technique: ExpressibleByArgument {}
+/// `--paging shadow|ept` (run, open, gdb, compare): memory virtualization under vtx.
+extension VTxPaging: ExpressibleByArgument {}
+
+/// `--paging` means something only under vtx.
+func checkPaging(_ paging: VTxPaging?, _ technique: Technique?) throws {
+    if paging != nil, let technique, technique != .vtx {
+        throw ValidationError("--paging applies to --technique vtx only")
+    }
+}
 
 /// Parses 0x-prefixed hex or decimal numbers.
 struct Address: ExpressibleByArgument {

@@ -115,11 +115,16 @@ struct ParserTests {
         #expect(try parse("set pagination off") == .setting("pagination off"))
     }
 
-    @Test("watchpoints parse (and are refused when run)")
+    @Test("watchpoints: the expression as typed, an optional condition")
     func watch() throws {
-        #expect(try parse("watch *(int *) 0x1000") == .watch(.write, expr("*(int *) 0x1000")))
-        #expect(try parse("rwatch $eax") == .watch(.read, .dollar("eax")))
-        #expect(try parse("awatch x") == .watch(.access, .symbol("x")))
+        #expect(try parse("watch *(int *) 0x1000") == .watch(.write, expr("*(int *) 0x1000"), text: "*(int *) 0x1000",
+                                                              condition: nil, conditionText: nil))
+        #expect(try parse("rwatch $eax") == .watch(.read, .dollar("eax"), text: "$eax", condition: nil, conditionText: nil))
+        #expect(try parse("awatch x") == .watch(.access, .symbol("x"), text: "x", condition: nil, conditionText: nil))
+        #expect(try parse("watch ticks if ticks > 3") == .watch(.write, .symbol("ticks"), text: "ticks",
+                                                                condition: expr("ticks > 3"), conditionText: "ticks > 3"))
+        // `*` is part of the expression here, not break's location syntax.
+        #expect(try parse("watch *0x1000  ") == .watch(.write, .deref(lit(0x1000)), text: "*0x1000", condition: nil, conditionText: nil))
     }
 
     @Test("info topics and their abbreviations")
@@ -144,7 +149,8 @@ struct ParserTests {
         #expect(try parse("info vcpu") == .info(.monitor("vcpu")))
         #expect(try parse("info shadow 0x1000") == .info(.shadow(lit(0x1000))))
         #expect(try parse("info shadow") == .info(.shadow(nil)))
-        #expect(try parse("info ept 0") == .info(.monitor("ept")))
+        #expect(try parse("info ept 0") == .info(.ept(lit(0))))
+        #expect(try parse("info ept") == .info(.ept(nil)))
         #expect(try parse("info tc") == .info(.monitor("tc")))
         #expect(try parse("info vmcs") == .info(.monitor("vmcs")))
         #expect(try parse("info") == .info(.list))
@@ -254,6 +260,7 @@ struct ParserTests {
         ("set var", "Argument required (expression to compute).", 8),
         ("output", "Argument required (expression to compute).", 7),
         ("watch", "Argument required (expression to compute).", 6),
+        ("awatch 1 if", "Argument required (boolean expression).", 12),
         ("advance", "Argument required (a location).", 8),
         ("source", "source command requires file name of file to source.", 7),
         ("info symbol", "Argument required (address).", 12),
