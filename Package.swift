@@ -31,12 +31,12 @@ let package = Package(
             "X86", "PC", "Monitors", "Debugger", "GDBRemote", "TUI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "ringside-bench", dependencies: ["X86", "PC"], swiftSettings: fastCPU),
+        .executableTarget(name: "ringside-bench", dependencies: ["X86", "PC", "Debugger", "TUI"], swiftSettings: fastCPU),
         .testTarget(name: "X86Tests", dependencies: ["X86"], resources: [.copy("Vectors")]),
         .testTarget(name: "PCTests", dependencies: ["PC", "X86"]),
         .testTarget(name: "MonitorsTests", dependencies: ["Monitors", "PC", "X86"]),
-        .testTarget(name: "DebuggerTests", dependencies: ["Debugger", "PC", "X86"], resources: [.copy("Golden")]),
+        .testTarget(name: "DebuggerTests", dependencies: ["Debugger", "Monitors", "PC", "X86"], resources: [.copy("Golden")]),
         .testTarget(name: "GDBRemoteTests", dependencies: ["GDBRemote", "PC", "X86"]),
-        .testTarget(name: "TUITests", dependencies: ["TUI", "Debugger", "Monitors", "PC", "X86"]),
+        .testTarget(name: "TUITests", dependencies: ["TUI", "Debugger", "Monitors", "PC", "X86"], exclude: ["Snapshots"]),
     ]
 )

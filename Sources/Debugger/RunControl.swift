@@ -8,6 +8,22 @@ import X86
 // block); the session looks at conditions and ignore counts only when the
 // CPU stops at one, and resumes past it with `resumeAddress`.
 //
+// Watchpoints are the CPU's watch list (X86/Watchpoints.swift): the run
+// stops after an instruction that touched a watched range, and
+// Watchpoints.swift decides by gdb's rules whether that reports or the run
+// goes on (a `watch` whose value did not change).  A breakpoint at the
+// address after the access is not passed over on the next resume: it has
+// not been reported yet.
+//
+// stepi is one instruction or one event (Machine.run with a budget of
+// one): an instruction that faults, or an interrupt taken first, stops at
+// the handler's first instruction, not yet executed.  QEMU's gdbstub lands
+// there too.  (On hardware, TF raises no single-step trap for a faulting
+// instruction and the gate clears TF, so a debugger using it would not stop
+// until the handler returns.)  Under trap, a fault the monitor handles
+// itself (a hidden page fault, an emulated CLI) is not an event the guest
+// sees: the step runs the instruction.
+//
 // Other stops need the CPU to come back right after one instruction or
 // event.  The session installs intercepts only while they are needed and
 // arms a *probe* from inside them: `stopRequest` ends the CPU's run after
@@ -152,27 +168,50 @@ extension Session {
     func resume(_ plan: RunPlan) -> StopEvent {
         lastStopBreakpoint = nil
         let start = cpu.instructions
-        let budget: UInt64 = plan.singleStep ? 1 : (options.maxInstructions ?? .max)
+        var budget: UInt64 = plan.singleStep ? 1 : (options.maxInstructions ?? .max)
         syncBreakpoints(plan.stops)
+        syncWatchpoints()
+        _ = cpu.takeWatchHits()
         installHooks(plan)
         defer { removeHooks() }
         if let c = lastCatch, c.address == linearEIP { hooks.skipOnce = c }
         lastCatch = nil
-        let here = linearEIP
-        if cpu.breakpoints.contains(here) { cpu.resumeAddress = here }
+        let here = realEIP
+        // Resuming from a breakpoint passes over it; after a watchpoint the one
+        // here has not been reported, and stops at once.
+        let afterWatch = stoppedAfterWatch
+        if cpu.breakpoints.contains(here) && !afterWatch { cpu.resumeAddress = here }
+        stoppedAfterWatch = false
+        var retries = 0
         while true {
             let done = cpu.instructions &- start
             var remaining = done >= budget ? 0 : budget - done
-            if remaining == 0 && plan.singleStep { return stepped() }
+            if remaining == 0 && plan.singleStep {
+                // Under `bt` one guest instruction may be several translated ones: step to the next guest instruction.
+                guard monitor.isGuestBoundary(real: realEIP) else { budget += 1; continue }
+                return stepped()
+            }
             if budget == .max { remaining = .max }      // Machine.run's "no limit"
-            let stop = machine.run(maxInstructions: remaining)
+            let stop = runMachine(maxInstructions: remaining)   // in slices under a RunObserver (LiveRun.swift)
             switch stop {
-            case .breakpoint(let a):
+            case .breakpoint(let real):
+                // The instruction resumed over did not retire — a monitor's hidden
+                // page fault restarted it (trap, vtx with shadow paging): pass over
+                // the breakpoint again instead of reporting it a second time.
+                if real == here && cpu.instructions == start && retries < 8 && !afterWatch {
+                    retries += 1
+                    cpu.resumeAddress = real
+                    continue
+                }
+                let a = monitor.guestLinear(ofReal: real)
                 if let hit = userBreakpointHit(at: a) { return hit }
                 if plan.stops.contains(a) && plan.returnFrame.map(frameHolds) != false {
                     return stopEvent(.location)
                 }
-                cpu.resumeAddress = a
+                cpu.resumeAddress = real
+            case .watchpoint:
+                // Otherwise no watchpoint reports (a write of the same value…): run on.
+                if let hit = watchpointStop() { return hit }
             case .interrupted where hooks.probeArmed:
                 hooks.probeArmed = false
                 if let c = hooks.pendingCatch {
@@ -266,6 +305,7 @@ extension Session {
     func syncBreakpoints(_ extra: Set<UInt32>) {
         var want = extra.union(externalBreakpoints)
         for b in breakpoints where b.enabled { if let a = b.address { want.insert(a) } }
-        if cpu.breakpoints != want { cpu.breakpoints = want }
+        let real = monitor.realBreakpoints(want)
+        if cpu.breakpoints != real { cpu.breakpoints = real }
     }
 }

@@ -17,6 +17,8 @@ import Glibc
 public struct SessionOptions: Sendable {
     public var technique = "native"
     public var memoryMiB = 32
+    /// Memory virtualization under vtx: shadow paging or EPT (`technique vtx ept`).
+    public var paging = VTxPaging.shadow
     public var guest = GuestOptions()
     /// At most this many instructions per running command (continue, finish…).
     public var maxInstructions: UInt64?
@@ -26,21 +28,26 @@ public struct SessionOptions: Sendable {
 public final class Session {
     public static let techniques = ["native", "trap", "bt", "vtx", "pv"]
 
-    public let path: String
-    let bytes: [UInt8]
+    /// The guest file and its bytes; `file PATH` changes them.
+    public internal(set) var path: String
+    var bytes: [UInt8]
     public private(set) var options: SessionOptions
     /// The guest under its technique; replaced by `technique NAME`.
     public private(set) var vm: VirtualMachine
     public var machine: Machine { vm.machine }
     public var monitor: Monitor { vm.monitor }
     public private(set) var guest: LoadedGuest
-    public let symbols: SymbolTable
+    public internal(set) var symbols: SymbolTable
     public var technique: String { vm.technique.rawValue }
     var isNative: Bool { vm.technique == .native }
     var cpu: CPU { vm.machine.cpu }
     /// Code breakpoints someone else keeps in the CPU's set (the gdb stub's):
     /// every run keeps them there besides the session's own.
     public var externalBreakpoints: Set<UInt32> = []
+    /// Watched ranges someone else keeps in the CPU's list (the gdb stub's), likewise.
+    public var externalWatchpoints: [Watchpoint] = []
+    /// A front end that stays live while the guest runs (LiveRun.swift); nil runs in one go.
+    public weak var runObserver: RunObserver?
 
     /// Set once the guest has ended (debug-exit, halt, triple fault…).
     public internal(set) var ended: MachineStop?
@@ -53,6 +60,9 @@ public final class Session {
     /// The breakpoint of the last stop (for `continue N`) and the last caught trap (passed once on resume).
     var lastStopBreakpoint: Int?
     var lastCatch: (vector: UInt8, address: UInt32)?
+    /// The last stop was a watchpoint's: EIP is after the access, and a
+    /// breakpoint there has not been reported yet (the next run stops at it).
+    var stoppedAfterWatch = false
     /// `x` remembers its format, size and where it stopped.
     var examineLetter: Character = "x"
     var examineSize: Character = "w"
@@ -65,6 +75,8 @@ public final class Session {
     var sourcing: [String] = []
     /// Outputs of the command being executed.
     var out: [Output] = []
+    /// What the lesson verbs remember (Lesson.swift).
+    var lessonState = LessonState()
 
     /// Loads the guest at `path` into a standard PC under `options.technique`.
     public init(guestPath: String, options: SessionOptions = SessionOptions()) throws(LoadError) {
@@ -74,7 +86,7 @@ public final class Session {
         guard let t = Technique(rawValue: options.technique) else {
             throw LoadError(.malformed, guestPath, "unknown technique '\(options.technique)' (native, trap, bt, vtx or pv)")
         }
-        guard let vm = VirtualMachine(technique: t, memoryMiB: options.memoryMiB) else {
+        guard let vm = VirtualMachine(technique: t, memoryMiB: options.memoryMiB, paging: options.paging) else {
             throw LoadError(.malformed, guestPath, "technique '\(options.technique)' is not available yet")
         }
         self.vm = vm
@@ -89,7 +101,7 @@ public final class Session {
 
     /// Loads the guest again into a fresh machine under `technique` (`technique NAME`).
     func restart(_ technique: Technique) throws(CommandError) {
-        guard let v = VirtualMachine(technique: technique, memoryMiB: options.memoryMiB) else {
+        guard let v = VirtualMachine(technique: technique, memoryMiB: options.memoryMiB, paging: options.paging) else {
             throw CommandError("technique '\(technique.rawValue)' is not available yet")
         }
         do {
@@ -104,6 +116,7 @@ public final class Session {
         serialBuffer = []
         lastStopBreakpoint = nil
         lastCatch = nil
+        stoppedAfterWatch = false
         for b in breakpoints { b.hitCount = 0 }
         variables["_exitcode"] = nil
     }
@@ -133,6 +146,7 @@ public final class Session {
         flushSerial()
         r.outputs = out
         out = []
+        remember(command, r)
         return r
     }
 
@@ -176,7 +190,8 @@ public final class Session {
         case .set(let e): _ = try evaluate(e)
         case .setting: break
         case .display(let f, let e, let text): try displayCommand(f, e, text)
-        case .watch: throw CommandError("watchpoints are not available yet")
+        case .watch(let kind, let e, let text, let cond, let condText):
+            try setWatchpoint(kind, e, text: text, condition: cond, conditionText: condText)
         case .info(let topic): try info(topic)
         case .disassemble(let range, let raw): try disassemble(range, raw: raw)
         case .source(let file): try source(file, &r)
@@ -187,21 +202,22 @@ public final class Session {
             if let e { r.quitStatus = Int32(truncatingIfNeeded: try evaluate(e).integer) }
         case .technique(let name): try techniqueCommand(name)
         case .catch(let kind): try setCatchpoint(kind)
-        case .translate: throw notAvailable()
+        case .translate(let e): try translateCommand(e)
         case .traps(let kind, let last): try trapsCommand(kind: kind, last: last)
         case .compare: try compareCommand()
         case .stats: stats()
+        case .lesson(let verb): try lesson(verb)
+        case .file(let path): try fileCommand(path)
         }
     }
 
     func techniqueCommand(_ name: String?) throws(CommandError) {
         guard let name else { line("The current technique is \"\(technique)\"."); return }
-        guard Session.techniques.contains(name) else {
-            throw CommandError("unknown technique '\(name)' (native, trap, bt, vtx or pv)")
-        }
-        let t = Technique(rawValue: name)!
+        let (t, paging) = try Session.techniqueWords(name)
+        if let paging { options.paging = paging }
         try restart(t)
-        line("Restarted the guest under \(name): " + Session.techniqueNote(t))
+        let shown = t == .vtx ? "vtx (" + (options.paging == .ept ? "EPT" : "shadow paging") + ")" : name
+        line("Restarted the guest under \(shown): " + Session.techniqueNote(t))
     }
 
     // MARK: - Memory (no side effects on the guest: no accessed bits, no CR2, no TLB fill)
@@ -274,7 +290,11 @@ public final class Session {
     }
 
     /// CS:EIP as a linear address.
-    public var linearEIP: UInt32 { cpu.segs[Seg.cs].base &+ cpu.eip }
+    /// Where the guest is: CS base + EIP in the guest's terms (under `bt`,
+    /// translated code maps back to the guest instruction it came from).
+    public var linearEIP: UInt32 { monitor.guestLinear(ofReal: realEIP) }
+    /// Where the CPU really is (the translation cache under `bt`).
+    public var realEIP: UInt32 { cpu.segs[Seg.cs].base &+ cpu.eip }
 
     func formatValue(_ v: Value, _ letter: Character?) -> String {
         GDBFormat.value(v, format: letter, symbols: symbols, memory: memoryReader)

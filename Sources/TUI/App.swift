@@ -2,6 +2,7 @@ import CNCurses
 import CReadline
 import Debugger
 import PC
+import X86
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,14 +13,17 @@ import Glibc
 // through `TUIApp.current` on the main actor (they only ever run inside
 // `rl_callback_read_char`, called from the loop on the main thread).
 //
-// Keys: F5 continue, F10 nexti, F11 stepi (bound as readline key sequences,
-// so readline's escape-sequence parsing does the work), Tab completes a
-// command name when the line has text and cycles focus when it is empty,
-// Shift-Tab always cycles focus, PgUp/PgDn scroll the focused panel,
-// Ctrl-C (SIGINT: the terminal stays in cbreak mode) stops a running guest
-// and otherwise clears the line, `q`/`quit`/Ctrl-D leave.
-// While a command runs the guest the screen shows "running" and is redrawn
-// when it stops (a live refresh needs a sliced run API in the session).
+// Keys (Keys.swift; `help keys`): function keys and the cursor keys are
+// readline bindings to their escape sequences, Tab completes a command,
+// symbol or register when the line has text and cycles focus when it is
+// empty, Shift-Tab always moves it back, Ctrl-C (SIGINT: the terminal stays
+// in cbreak mode) stops a running guest and otherwise clears the line,
+// `quit`/Ctrl-D leave.  While a command runs the guest the screen stays
+// live (LiveRun.swift).  Leaving restores the terminal, also on a crash
+// signal.
+//
+// Where to hook in: `execute` runs every line (typed, queued by a key, from
+// `-x` files); `handleKey` sees every key; `draw` renders the model.
 
 /// Main-thread-only mailboxes the C callbacks use.
 enum RL {
@@ -35,6 +39,10 @@ public final class TUIApp {
     public let model: Model
     let term = Terminal()
     var queued: [String] = []
+    /// Watches running commands (LiveRun.swift); the session holds it weakly.
+    let live = LiveView()
+    /// Where the keys are in an escape sequence (Keys.swift).
+    var escape = EscapeTracker()
     var leaving = false
     var status: Int32 = 0
     let historyPath: String
@@ -45,9 +53,11 @@ public final class TUIApp {
         historyPath = home + "/.ringside_history"
     }
 
-    /// Runs the TUI until `quit`; returns the exit status.
-    public static func run(session: Session, commands: [String] = []) -> Int32 {
+    /// Runs the TUI until `quit`; returns the exit status.  With a lesson,
+    /// its first step runs at once (LessonPanel.swift).
+    public static func run(session: Session, commands: [String] = [], lesson: LessonPlayer? = nil) -> Int32 {
         let app = TUIApp(session: session)
+        app.model.lesson = lesson
         current = app
         defer { current = nil }
         return app.loop(commands)
@@ -56,7 +66,7 @@ public final class TUIApp {
     func loop(_ commands: [String]) -> Int32 {
         // Ctrl-C interrupts the guest; installed before initscr so ncurses keeps it.
         signal(SIGINT) { _ in Machine.interruptRequested = true }
-        for s in [SIGSEGV, SIGBUS, SIGILL, SIGABRT, SIGTERM, SIGHUP] {
+        for s in [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGABRT, SIGQUIT, SIGTERM, SIGHUP] {
             signal(s) { sig in endwin(); signal(sig, SIG_DFL); raise(sig) }
         }
         var unblock = sigset_t()
@@ -66,13 +76,16 @@ public final class TUIApp {
 
         term.start()
         defer { term.stop() }
+        model.session.runObserver = live
+        defer { model.session.runObserver = nil }
         setupReadline()
         defer {
             rl_callback_handler_remove()
             _ = write_history(historyPath)
         }
-        model.appendScrollback("Ringside: \(model.session.path) under \(model.session.technique). F5 continue, F10 nexti, F11 stepi, Tab focus, q quit; `help` lists commands.")
+        model.appendScrollback("Ringside: \(model.session.path) under \(model.session.technique).  `help`: the commands, F1: the keys.")
         for c in commands { execute(c) }
+        stepLesson()
         draw()
 
         while !leaving {
@@ -86,16 +99,7 @@ public final class TUIApp {
                 draw()
             }
             while !leaving, let k = term.key() {
-                if k == KEY_RESIZE {
-                    let (r, c) = term.size
-                    rl_set_screen_size(Int32(r), Int32(c))
-                    _ = clearok(cn_stdscr(), true)
-                    draw()
-                    continue
-                }
-                RL.pending = k
-                RL.hasPending = true
-                rl_callback_read_char()
+                handleKey(k)
                 while !queued.isEmpty && !leaving { execute(queued.removeFirst()) }
             }
         }
@@ -133,13 +137,12 @@ public final class TUIApp {
             MainActor.assumeIsolated { TUIApp.current?.model.appendScrollback(list.joined(separator: "  ")) }
             rl_forced_update_display()
         }
-        // Function keys as xterm/tmux send them (keypad off: readline parses the sequences).
-        _ = rl_bind_keyseq("\u{1b}[15~") { _, _ in TUIApp.key("continue") }
-        _ = rl_bind_keyseq("\u{1b}[21~") { _, _ in TUIApp.key("nexti") }
-        _ = rl_bind_keyseq("\u{1b}[23~") { _, _ in TUIApp.key("stepi") }
-        _ = rl_bind_keyseq("\u{1b}[Z") { _, _ in MainActor.assumeIsolated { TUIApp.current?.cycleFocus() }; return 0 }
-        _ = rl_bind_keyseq("\u{1b}[5~") { _, _ in MainActor.assumeIsolated { TUIApp.current?.scroll(by: 5) }; return 0 }
-        _ = rl_bind_keyseq("\u{1b}[6~") { _, _ in MainActor.assumeIsolated { TUIApp.current?.scroll(by: -5) }; return 0 }
+        bindKeys()   // function and cursor keys (Keys.swift)
+        _ = rl_bind_key(32) { count, key in   // Space on an empty line continues a lesson
+            let step = crl_end() == 0 && MainActor.assumeIsolated { TUIApp.current?.model.lesson?.waiting == true }
+            if step { MainActor.assumeIsolated { TUIApp.current?.queued.append("") }; return 0 }
+            return rl_insert(count, key)
+        }
         _ = rl_bind_keyseq("\t") { count, key in
             if crl_end() == 0 { MainActor.assumeIsolated { TUIApp.current?.cycleFocus() }; return 0 }
             return rl_complete(count, key)
@@ -156,39 +159,25 @@ public final class TUIApp {
         }
     }
 
-    nonisolated static func key(_ command: String) -> Int32 {
-        MainActor.assumeIsolated { TUIApp.current?.queued.append(command) }
-        return 0
-    }
-
     func completions(_ word: String, first: Bool, line: String) -> [String] {
         let s = model.session
         var all: [String]
         if first {
-            all = CommandParser.commands + Array(CommandParser.aliases.keys) + ["memory"]
+            all = CommandParser.commands + Array(CommandParser.aliases.keys) + ["memory", "memory/v", "memory/p", "memory/h"]
         } else if line.hasPrefix("help ") {
             all = CommandParser.commands + ["keys"]
         } else if line.hasPrefix("info ") || line.hasPrefix("i ") {
             all = CommandParser.infoTopics
         } else {
             // `$` breaks words for readline, so `$ea` arrives as `ea`.
-            all = s.symbols.entries.map(\.name) + ["eax", "ebx", "ecx", "edx", "esi", "edi", "esp", "ebp", "eip", "eflags"]
+            all = s.symbols.entries.map(\.name) + TUIApp.registerNames + (line.hasPrefix("mem") ? ["stack", "last"] : [])
         }
         return Array(Set(all.filter { $0.hasPrefix(word) })).sorted()
     }
 
-    func cycleFocus() {
-        let order = Screen.focusOrder
-        let i = order.firstIndex(of: model.focus) ?? 0
-        model.focus = order[(i + 1) % order.count]
-        draw()
-    }
-
-    func scroll(by n: Int) {
-        let id = model.focus
-        model.scrollOffset[id] = max(0, (model.scrollOffset[id] ?? 0) + n)
-        draw()
-    }
+    /// What `$NAME` may name (Debugger/Evaluator.swift's RegisterRef).
+    static let registerNames = Reg.names32 + Reg.names16 + Reg.names8 + Seg.names
+        + ["eip", "pc", "eflags", "ps", "sp", "fp", "cr0", "cr2", "cr3", "cr4", "fs_base", "gs_base"]
 
     func redisplay() {
         let bytes = Int(crl_point())
@@ -205,11 +194,15 @@ public final class TUIApp {
         model.prompt = "(ringside) "
         model.input = ""; model.cursor = 0
         model.scrollOffset[.command] = 0
-        if t.isEmpty { draw(); return }
+        if t.isEmpty {
+            if model.lesson?.waiting == true { return stepLesson() }   // Enter continues a lesson
+            draw(); return
+        }
         let saved = model.state
         model.state = "running…"
         draw()
         Machine.interruptRequested = false
+        feedSerial()
         let r = model.run(t)
         if model.state == "running…" { model.state = saved }
         if r.quit {

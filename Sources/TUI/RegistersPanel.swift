@@ -29,14 +29,20 @@ public enum RegistersPanel {
         var out: [[(String, Style)]] = []
         func add(_ x: (String, Style)) { out.append([x]) }
         func mark(_ changed: Bool) -> Style { changed ? Style(.changed, bold: true) : .plain }
+        let x = compact ? "" : "0x"   // compact: no 0x, so that 30 columns hold two registers
 
         // Two general registers a line; each highlighted on its own when it changed.
         for i in stride(from: 0, to: 8, by: 2) {
-            out.append([(pad(Reg.names32[i], 4) + "0x" + hex8(cur.gpr[i]) + "  ", mark(cur.gpr[i] != prev.gpr[i])),
-                        (pad(Reg.names32[i + 1], 4) + "0x" + hex8(cur.gpr[i + 1]), mark(cur.gpr[i + 1] != prev.gpr[i + 1]))])
+            out.append([(pad(Reg.names32[i], 4) + x + hex8(cur.gpr[i]) + "  ", mark(cur.gpr[i] != prev.gpr[i])),
+                        (pad(Reg.names32[i + 1], 4) + x + hex8(cur.gpr[i + 1]), mark(cur.gpr[i + 1] != prev.gpr[i + 1]))])
         }
-        add(("eip " + "0x" + hex8(cur.eip) + (m.session.symbols.label(m.session.linearEIP).map { " <\($0)>" } ?? ""),
+        // Under `bt` the CPU runs the translation: the guest's EIP is where that came from.
+        let guestEIP = m.session.linearEIP &- cpu.segs[Seg.cs].base
+        add(("eip " + "0x" + hex8(guestEIP) + (m.session.symbols.label(m.session.linearEIP).map { " <\($0)>" } ?? ""),
                     mark(cur.eip != prev.eip)))
+        if guestEIP != cur.eip {
+            add(("    real 0x" + hex8(cur.eip) + " (translation cache)", Style(.mismatch)))
+        }
         // EFLAGS: the guest sees its own IF and IOPL under a monitor.
         var guestFlags = cur.eflags
         if underMonitor {
@@ -57,8 +63,8 @@ public enum RegistersPanel {
         for (i, name) in ["cr0", "cr2", "cr3", "cr4"].enumerated() {
             let real = cur.cr[i]
             let shown = underMonitor ? guestCR[i] : real
-            var t = pad(name, 4) + "0x" + hex8(shown)
-            if underMonitor && shown != real { t += "  real 0x" + hex8(real) }
+            var t = pad(name, 4) + x + hex8(shown)
+            if underMonitor && shown != real { t += (compact ? " real " : "  real 0x") + hex8(real) }
             add((t, underMonitor && shown != real ? Style(.mismatch, bold: real != prev.cr[i])
                                                           : mark(real != prev.cr[i])))
         }

@@ -35,17 +35,21 @@ public enum RingsPanel {
         let mismatch = v.cpl != cpu.cpl
         let hi = Style(.mismatch, bold: true)
         var out: [(String, Style)] = []
-        out.append(("CPL  guest \(v.cpl)  real \(cpu.cpl)", mismatch ? hi : .plain))
-        for l in diagram(guest: v.cpl, real: cpu.cpl) { out.append((l, .plain)) }
-        out.append(("G guest  R real  * both", Style(.dim)))
-        out.append(("IOPL guest \(v.iopl)  real \(cpu.iopl)", v.iopl != cpu.iopl ? hi : .plain))
-        out.append(("IF   guest \(v.interruptsEnabled ? 1 : 0)  real \(cpu.interruptsEnabled ? 1 : 0)",
+        // The numbers first, so that a short panel (80x24) loses only the
+        // bottom edges of the drawing.
+        out.append(("CPL  guest \(v.cpl) real \(cpu.cpl)", mismatch ? hi : .plain))
+        out.append(("IOPL guest \(v.iopl) real \(cpu.iopl)", v.iopl != cpu.iopl ? hi : .plain))
+        out.append(("IF   guest \(v.interruptsEnabled ? 1 : 0) real \(cpu.interruptsEnabled ? 1 : 0)",
                     v.interruptsEnabled != cpu.interruptsEnabled ? hi : .plain))
         if m.session.technique == "vtx" {
-            // Stopped in the debugger the guest is between VM exits: it runs in VMX non-root.
-            out.append(("VMX  guest non-root", .plain))
+            // Stopped in the debugger the guest is between VM exits: it runs in
+            // VMX non-root operation; the monitor runs in root operation.
+            out.append(("VMX  guest non-root", Style(.changed)))
+        } else {
+            out.append(("VMX  off (no VT-x)", Style(.dim)))
         }
-        out.append(("technique \(m.session.technique)", .plain))
+        for l in diagram(guest: v.cpl, real: cpu.cpl) { out.append((l, .plain)) }
+        out.append(("G guest R real *both", Style(.dim)))
         return out
     }
 
@@ -53,12 +57,11 @@ public enum RingsPanel {
         c.box(rect, title: title, focused: focused)
         let inner = rect.inner
         for (i, l) in lines(m).prefix(inner.height).enumerated() {
-            // Colour the ring marks themselves.
-            let end = c.put(l.text, in: inner, line: i, style: l.style)
-            _ = end
+            c.put(l.text, in: inner, line: i, style: l.style)
         }
         let v = m.session.monitor.vcpu, cpu = m.session.machine.cpu
         if v.cpl != cpu.cpl {
+            // Colour the ring marks themselves.
             for r in inner.row..<min(c.rows, inner.row + inner.height) {
                 for col in inner.col..<min(c.cols, inner.col + inner.width) where c[r, col].char == "G" || c[r, col].char == "R" {
                     if col > 0, c[r, col - 1].char.isNumber { c[r, col].style = Style(.mismatch, bold: true, reverse: true) }

@@ -20,7 +20,9 @@ public struct Layout: Equatable, Sendable {
             && a.scrollback == b.scrollback && a.status == b.status && a.command == b.command && a.tooSmall == b.tooSmall
     }
 
-    public static func compute(rows: Int, cols: Int) -> Layout {
+    /// `wideCode`: the Code panel shows a translation beside the original
+    /// (`bt`), so the Registers panel goes compact to give it room.
+    public static func compute(rows: Int, cols: Int, wideCode: Bool = false) -> Layout {
         var l = Layout()
         l.command = rows - 1
         l.status = rows - 2
@@ -30,7 +32,9 @@ public struct Layout: Equatable, Sendable {
         let rest = avail - scrollH
         let topH = min(24, max(rest * 3 / 5, min(20, rest - 6)))
         let midH = rest - topH
-        let regW = min(46, cols * 2 / 5), ringsW = 25
+        // Narrower than 100 columns the Registers panel goes compact (30) and
+        // the Rings panel just fits its drawing, to leave the Code panel room.
+        let regW = cols < 100 || (wideCode && cols < 160) ? 30 : min(46, cols * 2 / 5), ringsW = cols < 100 ? 22 : 25
         let codeW = cols - regW - ringsW
         l.panels.append((.registers, Rect(row: 0, col: 0, height: topH, width: regW)))
         l.panels.append((.code, Rect(row: 0, col: regW, height: topH, width: codeW)))
@@ -53,7 +57,10 @@ public enum Screen {
         let mach = m.session.machine
         let ns = mach.now
         let t = ns >= 1_000_000 ? String(format1(Double(ns) / 1e6)) + " ms" : String(format1(Double(ns) / 1e3)) + " us"
-        return " \(m.session.technique) │ \(m.state) │ t=\(t) │ \(mach.cpu.instructions) insns │ focus \(m.focus.rawValue) │ F5 cont  F10 next  F11 step  Tab focus  q quit"
+        // Running: how fast the guest goes (LiveRun.swift measures it between redraws).
+        let state = m.running ? "running: F6 or Ctrl-C stops" : m.state
+        let speed = m.running ? " │ " + (m.mips.map { format1($0) + " MIPS" } ?? "… MIPS") : ""
+        return " \(m.session.technique) │ \(state) │ t=\(t) │ \(mach.cpu.instructions) insns\(speed) │ focus \(m.focus.rawValue) │ F1 keys  F5 cont  F7 step  F8 next  Tab focus"
     }
 
     static func format1(_ v: Double) -> String {
@@ -64,7 +71,9 @@ public enum Screen {
     /// Renders everything; returns the canvas and the cursor (row, col).
     public static func render(_ m: Model, rows: Int, cols: Int) -> (Canvas, cursor: (row: Int, col: Int)) {
         var c = Canvas(rows: rows, cols: cols)
-        let l = Layout.compute(rows: rows, cols: cols)
+        let wideCode = m.translationRows(around: m.codeCursor ?? m.session.linearEIP) != nil
+        let (l, lessonRect) = m.lesson == nil ? (Layout.compute(rows: rows, cols: cols, wideCode: wideCode), nil)
+            : LessonPanelView.layout(rows: rows, cols: cols)
         guard rows > 0, cols > 0 else { return (c, (0, 0)) }
         if l.tooSmall {
             c.put("terminal too small (\(cols)x\(rows), need \(Layout.minCols)x\(Layout.minRows))", row: 0, col: 0, style: Style(.error, bold: true))
@@ -81,6 +90,7 @@ public enum Screen {
                 case .command: break
                 }
             }
+            if let r = lessonRect, let p = m.lesson { LessonPanelView.render(p, into: &c, r) }
             let sb = l.scrollback
             let scroll = min(m.scrollOffset[.command] ?? 0, max(0, m.scrollback.count - sb.height))
             let end = m.scrollback.count - scroll

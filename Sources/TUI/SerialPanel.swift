@@ -1,5 +1,7 @@
 // Serial: the guest's console (COM1 output collected from the session's
-// results), the last lines that fit, long lines wrapped.
+// results), the last lines that fit, long lines wrapped.  Focused, what is
+// typed goes to COM1's receiver (Model.feedSerial), as from a terminal on
+// the other end of the line; bytes the receiver has no room for wait.
 
 public enum SerialPanel {
     public static let title = PanelID.serial.rawValue
@@ -21,7 +23,10 @@ public enum SerialPanel {
     }
 
     public static func render(_ m: Model, into c: inout Canvas, _ rect: Rect, focused: Bool = false) {
-        c.box(rect, title: title, focused: focused)
+        var t = title
+        if focused { t += " → COM1" }   // what is typed goes to the guest
+        if !m.serialInput.isEmpty { t += " (\(m.serialInput.count) waiting)" }
+        c.box(rect, title: t, focused: focused)
         let inner = rect.inner
         for (i, l) in lines(m.serial, height: inner.height, width: inner.width, scroll: m.scrollOffset[.serial] ?? 0).enumerated() {
             c.put(l, in: inner, line: i)

@@ -17,6 +17,23 @@ final class Terminal {
         cn_setlocale_from_env()
         _ = initscr()
         active = true
+        // However the process ends (exit() from anywhere), the terminal is restored;
+        // crash signals are App.swift's.
+        atexit { if !isendwin() { _ = endwin() } }
+        configure()
+    }
+
+    /// A screen of a fixed size writing to /dev/null, for `make bench`: the
+    /// same blit and ncurses' own screen update, with no terminal attached.
+    func startHeadless(rows: Int, cols: Int) {
+        cn_setlocale_from_env()
+        guard newterm("xterm-256color", fopen("/dev/null", "w"), fopen("/dev/null", "r")) != nil else { return }
+        active = true
+        configure()
+        _ = resizeterm(Int32(rows), Int32(cols))
+    }
+
+    private func configure() {
         cbreak()           // ISIG stays on: Ctrl-C is SIGINT, which interrupts the guest
         noecho()
         nonl()
@@ -63,9 +80,16 @@ final class Terminal {
         return a
     }
 
+    /// The canvas last written: rows that did not change are not written again
+    /// (ncurses would find them unchanged too, but only after the writing).
+    private var last: Canvas?
+
     func draw(_ c: Canvas, cursor: (row: Int, col: Int)) {
         let w = cn_stdscr()
+        let previous = last.flatMap { $0.rows == c.rows && $0.cols == c.cols ? $0 : nil }
+        last = c
         for r in 0..<c.rows {
+            if let p = previous, p.cells[(r * c.cols)..<((r + 1) * c.cols)] == c.cells[(r * c.cols)..<((r + 1) * c.cols)] { continue }
             for run in c.runs(row: r) {
                 _ = cn_wattr_set(w, attributes(run.style))
                 _ = mvwaddstr(w, Int32(r), Int32(run.col), run.text)   // bottom-right cell may be ERR: harmless

@@ -13,7 +13,7 @@ import Glibc
 /// terminal it runs the guest (or the built-in demo) headless, exactly like
 /// `ringside run`, so `make run` in CI and scripts keep working.
 /// `ringside GUEST --batch [-x FILE]...` runs command files instead (Batch.swift);
-/// `-x` alone implies `--batch` until the TUI can run them.
+/// On a terminal, `-x FILE` runs the files in the TUI before handing over.
 struct Open: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "open", abstract: "Open a guest (the built-in demo when none is given).")
@@ -21,8 +21,11 @@ struct Open: ParsableCommand {
     @Argument(help: "The guest: a multiboot or ELF32 kernel.")
     var guest: String?
 
-    @Option(help: "native, trap, bt, vtx or pv.")
-    var technique: Technique = .native
+    @Option(help: "native, trap, bt, vtx or pv (default native; a lesson's own).")
+    var technique: Technique?
+
+    @Option(help: "Memory virtualization under vtx: shadow (first-generation VT-x, the default) or ept.")
+    var paging: VTxPaging?
 
     @Flag(help: "No TUI: run the command files, then standard input, and print the transcript.")
     var batch = false
@@ -36,29 +39,44 @@ struct Open: ParsableCommand {
     @Option(help: "Serve gdb's remote protocol on 127.0.0.1:PORT instead (as `ringside gdb GUEST --port PORT`).")
     var gdb: UInt16?
 
+    @Option(help: "Play a lesson (lessons/*.rsc) in the TUI; with --batch print it as a transcript (exit 1 if an expectation fails).")
+    var lesson: String?
+
+    func validate() throws {
+        try checkPaging(paging, technique)
+    }
+
     func run() throws {
+        if let lesson { return try openLesson(lesson) }
+        let technique = self.technique ?? .native
         let path = guest ?? BuiltinDemo.path()
         guard let path else {
             complain("ringside: the built-in demo guest is missing (expected demos/build/hello.elf); name a guest file")
             throw ExitCode(66)
         }
         if let port = gdb {
-            try GDB.serve(guest: path, port: port, technique: technique)
+            try GDB.serve(guest: path, port: port, technique: technique, paging: paging)
             return
         }
-        if !batch && commandFiles.isEmpty && isatty(0) != 0 && isatty(1) != 0 {
-            // DESIGN.md opens the built-in demo under `bt`, which does not exist
-            // yet: until it does, the demo opens under `trap`.  (An explicit
-            // `--technique native` is indistinguishable from the default here.)
+        if !batch && isatty(0) != 0 && isatty(1) != 0 {
+            // DESIGN.md opens the built-in demo under `bt` (so that the
+            // translation is on screen); `trap` while `bt` is not available.
             let demo = guest == nil ? BuiltinDemo.tuiPath() : nil
+            let demoTechnique: Technique = VirtualMachine(technique: .bt, memoryMiB: 1) != nil ? .bt : .trap
             var options = SessionOptions()
-            options.technique = (demo != nil && technique == .native ? Technique.trap : technique).rawValue
+            options.technique = (demo != nil && self.technique == nil ? demoTechnique : technique).rawValue
+            if let paging { options.paging = paging }
+            for file in commandFiles where access(file, R_OK) != 0 {
+                complain("ringside: \(file): No such file or directory")
+                throw ExitCode(66)
+            }
             let session: Session
             do { session = try Session(guestPath: demo ?? path, options: options) } catch {
                 complain("ringside: \(error.description)")
                 throw ExitCode(66)
             }
-            let status = MainActor.assumeIsolated { TUIApp.run(session: session) }
+            let commands = commandFiles.map { "source " + $0 }   // `-x`: run before handing over
+            let status = MainActor.assumeIsolated { TUIApp.run(session: session, commands: commands) }
             throw ExitCode(status)
         }
         if batch || !commandFiles.isEmpty {
@@ -69,11 +87,12 @@ struct Open: ParsableCommand {
             var options = SessionOptions()
             options.technique = technique.rawValue
             options.maxInstructions = maxInstructions
+            if let paging { options.paging = paging }
             throw ExitCode(Batch.run(guest: path, files: commandFiles, options: options))
         }
         // Parsed, not `Run()`: a Run built by hand has its other options
         // undecoded, and ArgumentParser traps on reading them.
-        let r = try Run.parse([path, "--technique", technique.rawValue])
+        let r = try Run.parse([path, "--technique", technique.rawValue] + (paging.map { ["--paging", $0.rawValue] } ?? []))
         try r.run()
     }
 }

@@ -4,6 +4,7 @@
 import Foundation
 import Testing
 @testable import Debugger
+import Monitors
 import PC
 import X86
 
@@ -149,7 +150,7 @@ struct SessionTests {
         #expect(s.machine.cpu.instructions == 2000)
     }
 
-    @Test("technique: native restarts; the others are not available yet")
+    @Test("technique: native restarts, bt restarts under binary translation; unknown names are refused")
     func technique() throws {
         let s = try session("hello.elf")
         _ = s.execute("break _start.wait")
@@ -158,10 +159,11 @@ struct SessionTests {
         #expect(s.execute("technique native").error == nil)
         #expect(s.machine.cpu.instructions == 0)
         #expect(s.breakpointList.count == 1 && s.breakpointList[0].hitCount == 0)
-        #expect(s.execute("technique bt").error?.message == "technique 'bt' is not available yet")
+        #expect(s.execute("technique bt").error == nil)
+        #expect(s.technique == "bt" && s.machine.cpu.cpl == 1 && s.monitor.vcpu.cpl == 0)
         #expect(s.execute("technique nope").error?.message == "unknown technique 'nope' (native, trap, bt, vtx or pv)")
         var o = SessionOptions()
-        o.technique = "bt"
+        o.technique = "nope"
         #expect(throws: LoadError.self) {
             _ = try Session(guestPath: GoldenFiles.repositoryRoot.appendingPathComponent("demos/build/hello.elf").path, options: o)
         }
@@ -174,8 +176,10 @@ struct SessionTests {
                   "traps", "traps --last 3", "catch silent", "catch hypercall", "catch exit"] {
             #expect(s.execute(c).error?.message == "not available under native", "\(c)")
         }
-        #expect(s.execute("watch $eax").error?.message == "watchpoints are not available yet")
-        #expect(s.execute("awatch *(int *) 0").error?.message == "watchpoints are not available yet")
+        // Watchpoints work under every technique; a register is not memory.
+        #expect(s.execute("watch $eax").error?.message
+                == "Cannot watch `$eax': it is not in memory (Ringside's watchpoints are hardware watchpoints).")
+        #expect(s.execute("awatch *(int *) 0").text == "Hardware access (read/write) watchpoint 1: *(int *) 0\n")
     }
 }
 
@@ -188,7 +192,7 @@ struct TrapSessionTests {
         return try Session(guestPath: GoldenFiles.repositoryRoot.appendingPathComponent("demos/build/" + guest).path, options: o)
     }
 
-    @Test("technique switches between native and trap; bt is not available yet")
+    @Test("technique switches between native, trap and bt; each verb answers for its technique")
     func switching() throws {
         let s = try session("hello.elf")
         #expect(s.technique == "trap")
@@ -197,10 +201,16 @@ struct TrapSessionTests {
         #expect(s.technique == "native" && s.machine.cpu.cpl == 0)
         #expect(s.execute("technique trap").error == nil)
         #expect(s.machine.cpu.cpl == 1)
-        #expect(s.execute("technique bt").error?.message == "technique 'bt' is not available yet")
         #expect(s.execute("info ept 0").error?.message == "not available under trap")
         #expect(s.execute("catch exit").error?.message == "not available under trap")
         #expect(s.execute("translate").error?.message == "not available under trap")
+        #expect(s.execute("technique bt").error == nil)
+        #expect(s.execute("info ept 0").error?.message == "not available under bt")
+        // Under bt the CPU runs the translation cache; the debugger shows the guest's address.
+        #expect(s.machine.cpu.eip >= MonitorLayout.linear(ofHost: MonitorLayout.tcStart))
+        #expect(s.linearEIP < MonitorLayout.window)
+        #expect(s.execute("translate").text.hasPrefix("guest block "))
+        #expect(s.execute("info tc").text.hasPrefix("translation cache: "))
     }
 
     @Test("catch silent stops right after a sensitive instruction, chained with the monitor")

@@ -86,7 +86,7 @@ struct PanelTests {
         RingsPanel.render(m, into: &c, Rect(row: 0, col: 0, height: 16, width: 25))
         let text = c.text
         #expect(c.line(0).hasPrefix("┌─ Rings "))
-        #expect(text.contains("CPL  guest 0  real 1"))
+        #expect(text.contains("CPL  guest 0 real 1"))
         #expect(text.contains("┌ring 0G"))
         #expect(text.contains("┌ring 1R"))
         #expect(text.contains("┌ring 3 "))
@@ -98,7 +98,7 @@ struct PanelTests {
     func ringsNative() throws {
         let m = try stoppedSession("native")
         let text = RingsPanel.lines(m).map(\.text).joined(separator: "\n")
-        #expect(text.contains("CPL  guest 0  real 0"))
+        #expect(text.contains("CPL  guest 0 real 0"))
         #expect(text.contains("┌ring 0*"))
     }
 
@@ -119,11 +119,42 @@ struct PanelTests {
     @Test("the trap log has the newest entry at the bottom; empty under native")
     func trapLog() throws {
         let m = try stoppedSession()
-        let lines = TrapLogPanel.lines(m, height: 4)
+        let lines = TrapLogPanel.lines(m, height: 4).map(\.text)
         #expect(lines.count == 4)
         #expect(lines.last?.contains("silent") == true)
+        // Narrow: two lines an entry, the numbers then instruction → outcome.
+        let narrow = TrapLogPanel.lines(m, height: 4, width: 44).map(\.text)
+        #expect(narrow.count == 4)
+        #expect(narrow[2].contains("silent") && narrow[2].contains("0010019") && narrow[2].contains("0/1"))
+        #expect(narrow[3].hasPrefix("  jmp 0x8:0x10019b → "))
         let n = try stoppedSession("native")
-        #expect(TrapLogPanel.lines(n, height: 4) == ["(native: no monitor, no traps)"])
+        #expect(TrapLogPanel.lines(n, height: 4).map(\.text) == ["(native: no monitor, no traps)"])
+    }
+
+    @Test("trap log: filtered by `traps --kind`, F2 cycles the kinds, a selection has details")
+    func trapFilterAndSelection() throws {
+        let m = try stoppedSession()
+        m.run("traps --kind emulated")
+        #expect(m.trapFilter == .emulated)
+        #expect(TrapLogPanel.visible(m).allSatisfy { $0.kind == .emulated })
+        m.run("traps")
+        #expect(m.trapFilter == nil)
+        TrapLogPanel.nextFilter(m)
+        #expect(m.trapFilter == EventKind.allCases.first { m.session.vm.log.count($0) > 0 })
+        m.trapFilter = nil
+        // Up from the newest selects it; End (nil) follows the log again.
+        let all = TrapLogPanel.visible(m)
+        TrapLogPanel.move(m, by: -1)
+        #expect(m.trapSelection == all.last?.sequence)
+        TrapLogPanel.move(m, by: -1_000)
+        #expect(m.trapSelection == all.first?.sequence)
+        let d = TrapLogPanel.details(all.last!, m)
+        #expect(d[0].hasPrefix("#\(all.last!.sequence) at ") && d[0].contains("under trap: silent"))
+        #expect(d[1].hasPrefix("eip 0x00100194 <_start+107>  jmp 0x8:0x10019b"))
+        #expect(d[2].hasPrefix("CPL guest 0 real 1"))
+        #expect(d[3].hasPrefix("outcome: "))
+        TrapLogPanel.move(m, by: 1_000)
+        #expect(m.trapSelection == nil)
     }
 
     @Test("memory follows the stack; serial keeps the last lines")
@@ -133,6 +164,62 @@ struct PanelTests {
         let mem = MemoryPanel.lines(m, height: 2, width: 42)
         #expect(mem[0].hasPrefix(hex8(esp & ~7) + ">"))
         #expect(SerialPanel.lines("a\r\nb\nccccc\n", height: 2, width: 3) == ["ccc", "cc"])
+    }
+
+    @Test("memory in three spaces: the same bytes under guest-virtual, guest-physical and host-physical")
+    func memorySpaces() throws {
+        let m = try stoppedSession()
+        m.run("memory 0x100990")
+        let chain = MemoryPanel.chain(m)
+        #expect(chain.map(\.0) == [.guestVirtual, .guestPhysical, .hostPhysical])
+        // Paging is off in the guest: gv = gp; the monitor put guest RAM higher up.
+        #expect(chain[1].1 == 0x100990)
+        let host = try #require(chain[2].1)
+        #expect(host == m.session.machine.guestBase + 0x100990 && host != 0x100990)
+        let gv = MemoryPanel.lines(m, height: 1, width: 42)[0]
+        m.memoryView = .hostPhysical
+        let hp = MemoryPanel.lines(m, height: 1, width: 42)[0]
+        #expect(hp.hasPrefix(hex8(host) + ">"))
+        #expect(gv.dropFirst(8) == hp.dropFirst(8), "different bytes:\n\(gv)\n\(hp)")
+        // A guest-physical address has no single virtual name: the view stays physical.
+        m.run("memory/p 0x100990")
+        m.memoryView = .guestVirtual
+        #expect(MemoryPanel.viewSpace(m) == .guestPhysical)
+        #expect(MemoryPanel.chain(m).map(\.0) == [.guestPhysical, .hostPhysical])
+        #expect(m.run("memory/x 1").error != nil)
+    }
+
+    @Test("memory follows an expression anew at each stop, or the last memory operand")
+    func memoryFollows() throws {
+        let m = try stoppedSession()
+        m.run("memory $esp + 8")
+        let esp = m.session.machine.cpu.regs[Reg.esp]
+        #expect(m.memoryAddress == esp &+ 8)
+        m.run("set $esp = $esp - 16")
+        #expect(m.memoryAddress == esp &- 8)
+        // `mov [edi],bx` style operands: step to one and past it.
+        let s = try stoppedSession()
+        s.run("memory last")
+        for _ in 0..<40 where s.lastAccess == nil { s.run("stepi") }
+        let a = try #require(s.lastAccess, "no memory operand in 40 steps")
+        #expect(MemoryPanel.address(s) == a)
+    }
+
+    @Test("the code cursor moves by instructions, backwards too; a stop brings it back")
+    func codeCursor() throws {
+        let m = try stoppedSession()
+        let eip = m.session.linearEIP
+        CodePanel.moveCursor(m, by: 2)
+        let two = try #require(m.codeCursor)
+        #expect(two > eip)
+        CodePanel.moveCursor(m, by: -2)
+        #expect(m.codeCursor == eip)
+        CodePanel.moveCursor(m, by: -3)
+        let back = try #require(m.codeCursor)
+        #expect(back < eip && eip - back < 45)
+        #expect(CodePanel.lines(m, height: 12).contains { $0.text.contains(">  " + hex8(back)) && $0.style.role == .focus })
+        m.run("stepi")
+        #expect(m.codeCursor == nil)
     }
 
     @Test("a small terminal says so; 80x24 lays out every panel")
@@ -155,8 +242,12 @@ struct TUICommandTests {
         m.run("memory")
         #expect(m.memoryAddress == nil)
         #expect(m.run("memory 1 +").error != nil)
+        m.run("help memory")
+        #expect(m.scrollback.contains { $0.hasPrefix("Usage: memory[/v|/p|/h]") })
         m.run("help keys")
-        #expect(m.scrollback.contains { $0.hasPrefix("F5 continue") })
+        for key in ["F1", "F2", "F3", "F4", "F5 continue", "F6 stop", "F7 step into", "F8 step over", "F9 breakpoint", "F10 step out"] {
+            #expect(m.scrollback.contains { $0.contains(key) }, "help keys lacks \(key)")
+        }
     }
 }
 
