@@ -14,6 +14,9 @@
 note *Lesson 5 — hardware-assisted virtualization.*
 note Intel VT-x (2005) gives the processor two modes of operation: VMX
 note *root* operation for the monitor and *non-root* operation for guests.
+note This lesson starts with the first generation: VT-x without EPT, so
+note the monitor still keeps shadow page tables (Ringside's default is EPT).
+technique vtx shadow
 note In non-root operation the guest kernel runs at a real CPL 0 — no ring
 note compression — and a *VMCS* (virtual-machine control structure) tells
 note the processor which instructions and events must leave the guest: a

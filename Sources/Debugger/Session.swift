@@ -18,7 +18,7 @@ public struct SessionOptions: Sendable {
     public var technique = "native"
     public var memoryMiB = 32
     /// Memory virtualization under vtx: shadow paging or EPT (`technique vtx ept`).
-    public var paging = VTxPaging.shadow
+    public var paging = VTxPaging.ept
     public var guest = GuestOptions()
     /// At most this many instructions per running command (continue, finish…).
     public var maxInstructions: UInt64?

@@ -15,7 +15,7 @@ public struct Configuration: Hashable, Sendable, CustomStringConvertible {
 
     public init(_ technique: Technique, paging: VTxPaging? = nil) {
         self.technique = technique
-        self.paging = technique == .vtx ? (paging ?? .shadow) : nil
+        self.paging = technique == .vtx ? (paging ?? .ept) : nil
     }
 
     /// "native", "trap", "bt", "vtx-shadow", "vtx-ept", "pv".
@@ -43,6 +43,6 @@ public struct Configuration: Hashable, Sendable, CustomStringConvertible {
 
     /// A fresh machine under this configuration, or nil when the technique is not available yet.
     public func makeVM(memoryMiB: Int = 32) -> VirtualMachine? {
-        VirtualMachine(technique: technique, memoryMiB: memoryMiB, paging: paging ?? .shadow)
+        VirtualMachine(technique: technique, memoryMiB: memoryMiB, paging: paging ?? .ept)
     }
 }

@@ -39,13 +39,13 @@ public final class VTxMonitor: DeprivilegedMonitor {
     /// Set while the VMM executes one guest instruction on the CPU itself (root-mode emulation).
     var passThrough = false
     private var source: VTxInterruptSource?
-    /// Shadow paging (the default, first-generation VT-x) or EPT; chosen before boot.
+    /// EPT (the default) or shadow paging (first-generation VT-x); chosen before boot.
     public let paging: VTxPaging
     /// EPT mode: two-dimensional walks the "hardware" made, and their memory references.
     public internal(set) var eptWalks: UInt64 = 0
     public internal(set) var eptReferences: UInt64 = 0
 
-    public init(paging: VTxPaging = .shadow) {
+    public init(paging: VTxPaging = .ept) {
         self.paging = paging
         super.init(technique: .vtx)
     }

@@ -16,7 +16,7 @@ public final class VirtualMachine {
     /// A machine with `memoryMiB` of guest RAM under `technique`; nil when
     /// the technique is not available yet.  `paging` chooses shadow paging
     /// or EPT under `vtx` (ignored otherwise).
-    public init?(technique: Technique, memoryMiB: Int = 32, paging: VTxPaging = .shadow) {
+    public init?(technique: Technique, memoryMiB: Int = 32, paging: VTxPaging = .ept) {
         switch technique {
         case .native:
             monitor = NativeMonitor()

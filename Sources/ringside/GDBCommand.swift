@@ -27,7 +27,7 @@ struct GDB: ParsableCommand {
     @Option(help: "native, trap, bt, vtx or pv.")
     var technique: Technique = .native
 
-    @Option(help: "Memory virtualization under vtx: shadow (first-generation VT-x, the default) or ept.")
+    @Option(help: "Memory virtualization under vtx: ept (the default) or shadow (first-generation VT-x).")
     var paging: VTxPaging?
 
     @Option(help: "Guest RAM in MiB.")

@@ -24,7 +24,7 @@ struct Open: ParsableCommand {
     @Option(help: "native, trap, bt, vtx or pv (default native; a lesson's own).")
     var technique: Technique?
 
-    @Option(help: "Memory virtualization under vtx: shadow (first-generation VT-x, the default) or ept.")
+    @Option(help: "Memory virtualization under vtx: ept (the default) or shadow (first-generation VT-x).")
     var paging: VTxPaging?
 
     @Flag(help: "No TUI: run the command files, then standard input, and print the transcript.")

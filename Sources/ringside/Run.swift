@@ -17,7 +17,7 @@ struct Run: ParsableCommand {
     @Option(help: "native, trap, bt, vtx or pv.")
     var technique: Technique = .native
 
-    @Option(help: "Memory virtualization under vtx: shadow (first-generation VT-x, the default) or ept.")
+    @Option(help: "Memory virtualization under vtx: ept (the default) or shadow (first-generation VT-x).")
     var paging: VTxPaging?
 
     @Option(help: "Guest RAM in MiB.")
@@ -61,7 +61,7 @@ struct Run: ParsableCommand {
     }
 
     func run() throws {
-        guard let vm = VirtualMachine(technique: technique, memoryMiB: memory, paging: paging ?? .shadow) else {
+        guard let vm = VirtualMachine(technique: technique, memoryMiB: memory, paging: paging ?? .ept) else {
             complain("ringside: technique '\(technique.rawValue)' is not available yet")
             throw ExitCode(64)
         }

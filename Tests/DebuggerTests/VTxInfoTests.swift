@@ -4,12 +4,14 @@
 
 import Testing
 @testable import Debugger
+import Monitors
 
 @Suite("VT-x views")
 struct VTxInfoTests {
     func rings(_ technique: String = "vtx") throws -> Session {
         var o = SessionOptions()
         o.technique = technique
+        o.paging = .shadow          // first-generation VT-x: #PF exits, then EPT by `technique vtx ept`
         o.maxInstructions = 20_000_000
         return try Session(guestPath: GoldenFiles.repositoryRoot.appendingPathComponent("demos/build/rings.elf").path, options: o)
     }

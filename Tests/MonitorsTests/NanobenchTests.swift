@@ -162,7 +162,7 @@ import PC
 
     @Test func configurations() {
         #expect(Configuration.all.map(\.name) == ["native", "trap", "bt", "vtx-shadow", "vtx-ept", "pv"])
-        #expect(Configuration(name: "vtx-ept") == Self.ept && Configuration(name: "vtx") == Self.shadow)
+        #expect(Configuration(name: "vtx-ept") == Self.ept && Configuration(name: "vtx") == Self.ept)
         #expect(Configuration(name: "pv-ept") == nil)
         #expect(Nanobench.Guest.operationName(path: "demos/build/nano-ptemod.elf") == "ptemod")
     }

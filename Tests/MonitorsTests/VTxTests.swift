@@ -89,7 +89,7 @@ import X86
     /// MOV CR3 and INVLPG exit under shadow paging (first-generation VT-x);
     /// timer interrupts are external-interrupt exits followed by injection.
     @Test func minikernelExits() throws {
-        let run = try DemoRun.run("minikernel", .vtx)
+        let run = try Self.run("minikernel", paging: .shadow)
         let cr = Self.exits(run, .crAccess)
         let cr3Loads = cr.filter { ($0.detail ?? 0) & 0xF == 3 && ($0.detail ?? 0) >> 4 & 3 == 0 }
         #expect(cr3Loads.count > 10)
@@ -137,7 +137,7 @@ import X86
     }
 
     @Test func eptRemovesThePagingExits() throws {
-        let shadow = try DemoRun.run("minikernel", .vtx)
+        let shadow = try Self.run("minikernel", paging: .shadow)
         let ept = try Self.run("minikernel", paging: .ept)
         let exits = { (r: DemoRun) in r.vm.log.entries.filter { $0.kind == .vmexit }.count }
         let paging = { (r: DemoRun) in
