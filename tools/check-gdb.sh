@@ -41,7 +41,8 @@ trap cleanup EXIT
 # start_stub NAME: ringside gdb on a free port (--port 0); sets STUB_PID and PORT.
 start_stub() {
   local name=$1
-  timeout 120 "$BIN" gdb "$GUEST" --port 0 >"$T/$name.stub.out" 2>"$T/$name.stub.err" </dev/null &
+  # shellcheck disable=SC2086  # $STUB_ARGS is a list of options
+  timeout 120 "$BIN" gdb "$GUEST" --port 0 ${STUB_ARGS:-} >"$T/$name.stub.out" 2>"$T/$name.stub.err" </dev/null &
   STUB_PID=$!
   PORT=
   for _ in $(seq 100); do
@@ -195,5 +196,22 @@ if [ -e "$KERNEL" ]; then
 else
   bad "$KERNEL is missing (make demos)"
 fi
+
+# ---- session 5: under bt the CPU runs kernel code from the translation
+# cache, but gdb sees the guest's addresses, breakpoints and CS.
+STUB_ARGS="--technique bt" start_stub s5 || finish
+SHOW=0
+gdb_run s5 \
+  -ex 'info registers eip' \
+  -ex 'break _start.next' -ex continue \
+  -ex 'info registers eip cs' \
+  -ex stepi -ex 'x/i $pc' \
+  -ex kill
+expect s5 "^eip +$START +$START <_start>" "bt: stopped at the guest's entry point, not in the translation cache"
+expect s5 "^Breakpoint 1, $(pad8 "$NEXT") in _start\.next \(\)" "bt: a breakpoint at a guest address stops in its translation"
+expect s5 "^cs +0x8 +8\$" "bt: CS is the guest's selector"
+expect s5 "^=> 0x10[0-9a-f]{4} <_start\.next\+[0-9]+>:" "bt: stepi moves one guest instruction"
+[ "$SHOW" = 1 ] && { echo "---- gdb session 5:"; cat "$T/s5.out"; }
+wait_stub 10
 
 finish

@@ -47,6 +47,30 @@ public final class MachineTarget: RemoteTarget {
         self.machine = machine
     }
 
+    /// Where the CPU runs something other than the guest's own code (`bt`
+    /// runs kernel code from its translation cache): how gdb's view — guest
+    /// addresses in EIP and in breakpoints — maps to the CPU's and back.
+    public struct AddressMap {
+        /// The guest linear address for the linear address the CPU is at.
+        public var guestLinear: (UInt32) -> UInt32
+        /// The CPU's breakpoint addresses for breakpoints at these guest addresses.
+        public var realBreakpoints: (Set<UInt32>) -> Set<UInt32>
+        /// Does a guest instruction start at this real address?
+        public var isBoundary: (UInt32) -> Bool
+        /// The code selector the guest believes it runs with.
+        public var guestCS: () -> UInt16
+
+        public init(guestLinear: @escaping (UInt32) -> UInt32, realBreakpoints: @escaping (Set<UInt32>) -> Set<UInt32>,
+                    isBoundary: @escaping (UInt32) -> Bool, guestCS: @escaping () -> UInt16) {
+            self.guestLinear = guestLinear; self.realBreakpoints = realBreakpoints
+            self.isBoundary = isBoundary; self.guestCS = guestCS
+        }
+    }
+    public var addressMap: AddressMap?
+
+    /// Where the CPU is (CS base + EIP).
+    var realPC: UInt32 { cpu.segs[Seg.cs].base &+ cpu.eip }
+
     // MARK: - Registers
 
     /// gdb's i386 order: general registers, EIP, EFLAGS, then CS SS DS ES FS GS.
@@ -56,9 +80,10 @@ public final class MachineTarget: RemoteTarget {
 
     public func registers() -> [UInt32] {
         var r = (0..<8).map { cpu.regs[$0] }
-        r.append(cpu.eip)
+        r.append(addressMap.map { $0.guestLinear(realPC) &- cpu.segs[Seg.cs].base } ?? cpu.eip)
         r.append(cpu.eflags)
         for s in Self.segmentOrder { r.append(UInt32(cpu.segs[s].selector)) }
+        if let map = addressMap { r[10] = UInt32(map.guestCS()) }
         return r
     }
 
@@ -132,7 +157,21 @@ public final class MachineTarget: RemoteTarget {
 
     public func step() -> StopEvent {
         prepareResume()
-        return finish(machine.run(maxInstructions: 1))
+        var stop = machine.run(maxInstructions: 1)
+        // One guest instruction may be several translated ones: step to the next guest instruction.
+        var more = 64
+        while stop == .instructionLimit, let map = addressMap, !map.isBoundary(realPC), more > 0 {
+            stop = machine.run(maxInstructions: 1)
+            more -= 1
+        }
+        return finish(stop)
+    }
+
+    /// The CPU's breakpoint set for gdb's (guest) addresses.
+    private func syncBreakpoints() {
+        guard let map = addressMap else { return }
+        let want = map.realBreakpoints(Set(owned.keys))
+        if cpu.breakpoints != want { cpu.breakpoints = want }
     }
 
     public func resume(until interrupted: () -> Bool) -> StopEvent {
@@ -209,6 +248,7 @@ public final class MachineTarget: RemoteTarget {
             return true
         }
         owned[address, default: 0] += 1
+        if addressMap != nil { syncBreakpoints(); return true }
         if !cpu.breakpoints.contains(address) { cpu.breakpoints.insert(address) }
         return true
     }
@@ -226,6 +266,7 @@ public final class MachineTarget: RemoteTarget {
         guard let n = owned[address] else { return true }
         if n > 1 { owned[address] = n - 1; return true }
         owned[address] = nil
+        if addressMap != nil { syncBreakpoints(); return true }
         cpu.breakpoints.remove(address)
         return true
     }

@@ -46,6 +46,8 @@ public final class BTMonitor: TrapMonitor {
     public override init() { super.init(technique: .bt) }
 
     public var stats: TCStats { cache.stats }
+    /// The code selector the guest believes its kernel runs with (RPL 0).
+    public var vcpuCodeSelector: UInt16 { kernelCS }
     public var translatedBlocks: [TCBlock] { cache.blocks.values.sorted { $0.guestStart < $1.guestStart } }
     public func block(containing g: UInt32) -> TCBlock? { cache.block(containing: g) }
 

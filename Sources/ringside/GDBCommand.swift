@@ -72,6 +72,16 @@ struct GDB: ParsableCommand {
             let monitor = session.monitor
             target.translate = { lin in monitor.guestPhysical(linear: lin).flatMap { monitor.hostPhysical($0) } }
         }
+        if let bt = session.monitor as? BTMonitor {
+            // Kernel code runs from the translation cache: gdb sees guest addresses and the guest's CS.
+            target.addressMap = MachineTarget.AddressMap(
+                guestLinear: { bt.guestLinear(ofReal: $0) }, realBreakpoints: { bt.realBreakpoints($0) },
+                isBoundary: { bt.isGuestBoundary(real: $0) },
+                guestCS: { [unowned machine] in
+                    let cs = machine.cpu.segs[Seg.cs].selector
+                    return cs & ~3 == MonitorLayout.tcSelector ? bt.vcpuCodeSelector : cs
+                })
+        }
         target.monitorHandler = { command in
             Self.monitorCommand(command, session: session, target: target, serial: toStdout)
         }
