@@ -35,6 +35,38 @@ extension Session {
 
     // MARK: - info vmcs
 
+    /// The guest-state area (SDM Vol. 3C §24.4): what VM entry loads and VM exit saves.
+    static func guestStateText(_ g: VMCS.GuestState) -> String {
+        var rows: [[String]] = [["guest-state area", "selector", "base", "limit", "access rights"]]
+        for (k, name) in ["ES", "CS", "SS", "DS", "FS", "GS"].enumerated() {
+            let f = g.segments[k]
+            rows.append(["  " + name, hex(f.selector, digits: 4), hex(f.base), hex(f.limit), hex(f.accessRights, digits: 5)])
+        }
+        for (name, f) in [("LDTR", g.ldtr), ("TR", g.tr)] {
+            rows.append(["  " + name, hex(f.selector, digits: 4), hex(f.base), hex(f.limit), hex(f.accessRights, digits: 5)])
+        }
+        rows.append(["  GDTR / IDTR", "", hex(g.gdtr.base) + " / " + hex(g.idtr.base),
+                     hex(g.gdtr.limit, digits: 4) + " / " + hex(g.idtr.limit, digits: 4), ""])
+        let blocking = [(1, "STI"), (2, "MOV SS"), (4, "SMI"), (8, "NMI")].filter { g.interruptibility & UInt32($0.0) != 0 }.map(\.1)
+        let activity = ["active", "HLT", "shutdown", "wait-for-SIPI"][Int(min(g.activityState, 3))]
+        rows.append(["  interruptibility", hex(g.interruptibility, digits: 1),
+                     blocking.isEmpty ? "no blocking" : "blocking by " + blocking.joined(separator: ", "), "activity", activity])
+        return table(rows)
+    }
+
+    /// The host-state area (SDM Vol. 3C §24.5): what every VM exit loads — the monitor's own state.
+    static func hostStateText(_ h: VMCS.HostState) -> String {
+        let names = ["ES", "CS", "SS", "DS", "FS", "GS", "TR"]
+        let sels = zip(names, h.selectors).map { $0 + " " + hex($1, digits: 4) }.joined(separator: " ")
+        let rows: [[String]] = [
+            ["host-state area", "CR0 " + hex(h.cr0) + "  CR3 " + hex(h.cr3) + "  CR4 " + hex(h.cr4)],
+            ["", sels],
+            ["", "ESP " + hex(h.esp) + "  EIP " + hex(h.eip) + "  GDTR " + hex(h.gdtrBase) + "  IDTR " + hex(h.idtrBase)],
+            ["", "(the VMM here is Ringside's monitor, outside the machine: an exit returns to it, not to a host EIP)"],
+        ]
+        return table(rows)
+    }
+
     static let pinNames: [(VMCS.PinBased, String)] = [
         (.externalInterruptExiting, "external-interrupt exiting"), (.nmiExiting, "NMI exiting"),
         (.virtualNMIs, "virtual NMIs"), (.preemptionTimer, "preemption timer"), (.postedInterrupts, "posted interrupts"),
@@ -95,8 +127,14 @@ extension Session {
                          + (e.instructionLength > 0 ? ", instruction length \(e.instructionLength)" : "")])
             if let detail = Session.qualificationText(r, e.qualification) { rows.append(["", "", detail]) }
         }
+        if v.exitCounts.values.reduce(0, +) > 0 {
+            rows.append(["exit information", "guest-linear " + hex(e.guestLinearAddress),
+                         "guest-physical 0x" + String(e.guestPhysicalAddress, radix: 16)
+                         + "; interruption info " + hex(e.interruptionInfo) + "; IDT-vectoring info " + hex(e.idtVectoringInfo)])
+        }
         var s = "VMCS of the guest (technique vtx, " + (v.usesEPT ? "EPT" : "shadow paging") + "); fields as in the Intel SDM Vol. 3C ch. 24\n"
         s += Session.table(rows)
+        s += Session.guestStateText(g) + Session.hostStateText(c.host)
         let counts = v.exitCounts.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }
         if counts.isEmpty {
             s += "no VM exits yet\n"
