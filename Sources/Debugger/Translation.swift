@@ -24,7 +24,7 @@ extension Session {
         guard let b = bt.block(containing: g) ?? bt.translateForDebugger(g) else {
             throw CommandError("cannot translate \(hex(g)): the guest cannot fetch code there")
         }
-        emit(Session.translationListing(b, symbols: symbols, mark: g))
+        emit(Session.translationListing(b, symbols: symbols, mark: linearEIP))
     }
 
     static func translationListing(_ b: TCBlock, symbols: SymbolTable, mark: UInt32? = nil) -> String {
