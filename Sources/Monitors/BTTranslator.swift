@@ -60,9 +60,10 @@ extension BTMonitor {
     static let blockRoom = maxBlock * 24 + 64
 
     /// Translates the block at `start`.  When it ends in a conditional
-    /// branch whose not-taken side is not translated yet, that block is
-    /// translated right after it (up to `depth` 4), so the common path
-    /// falls through with no jump — one block boundary fewer for the CPU.
+    /// branch or a call whose successor (the not-taken side, the callee) is
+    /// not translated yet, that block is translated right after it (up to
+    /// `depth` 4), so the common path falls through with no jump — one block
+    /// boundary fewer for the CPU.
     func translateBlock(at start: UInt32, depth: Int = 0) -> Result<UInt32, FetchFault> {
         if !cache.hasRoom(Self.blockRoom) { flushTranslations() }
         let big = cpu.segs[Seg.cs].big
@@ -72,7 +73,7 @@ extension BTMonitor {
         let tcStart = cache.linearNext
         var g = start
         var open = true
-        var notTaken: UInt32? = nil
+        var follow: UInt32? = nil
         while open && rows.count < Self.maxBlock {
             let bytes: [UInt8]
             switch fetch(g, frames: &frames) {
@@ -90,7 +91,7 @@ extension BTMonitor {
                 break
             }
             let raw = Array(bytes[0..<Int(ins.length)])
-            let row = translate(ins, raw, at: g, exits: &pending, open: &open, notTaken: &notTaken)
+            let row = translate(ins, raw, at: g, exits: &pending, open: &open, follow: &follow)
             rows.append(row)
             stubs += pending
             g &+= UInt32(ins.length)
@@ -102,8 +103,8 @@ extension BTMonitor {
             rows[rows.count - 1].translated.append(line)
         }
         var block = TCBlock(guestStart: start, guestEnd: g, tcStart: tcStart, tcEnd: cache.linearNext, rows: rows, frames: frames)
-        if let next = notTaken {
-            // Lay the not-taken side out next, or jump to it.
+        if let next = follow {
+            // Lay the successor out next, or jump to it.
             var laidOut = false
             if cache.entry[next] == nil && depth < 4 && cache.hasRoom(2 * Self.blockRoom) {
                 block.fallsInto = next
@@ -136,7 +137,7 @@ extension BTMonitor {
 
     /// One guest instruction into the cache.
     func translate(_ ins: Instr, _ raw: [UInt8], at g: UInt32, exits: inout [(site: UInt32, target: UInt32)],
-                   open: inout Bool, notTaken: inout UInt32?) -> TCRow {
+                   open: inout Bool, follow: inout UInt32?) -> TCRow {
         let next = g &+ UInt32(ins.length)
         let target = next &+ ins.imm
         let original = Disassembler.text(ins, at: g)
@@ -150,7 +151,7 @@ extension BTMonitor {
             open = false
             cache.setEntry(g, cache.linearNext)
             let taken = emitJump([0x0F, 0x80 | ins.cond], to: target, before: g, exits: &exits)
-            notTaken = next
+            follow = next
             return TCRow(guest: g, original: original, rewrite: .branch, reason: "taken: to the target's translation; not taken: into the next block, laid out right after when it can be", translated: [taken])
         case .loop, .loope, .loopne, .jecxz:
             // LOOPcc/JECXZ have only an 8-bit form: branch over a JMP rel32 to the target.
@@ -168,10 +169,11 @@ extension BTMonitor {
             let push = [0x68] + le32(next)
             let l0 = TCLine(address: cache.emit(push, guestBefore: g), text: "")
             cache.setEntry(g, l0.address)
-            let l1 = emitJump([0xE9], to: target, before: target, exits: &exits)
+            // The callee comes next: laid out right here when it is new, else a jump to it.
+            follow = target
             return TCRow(guest: g, original: original, rewrite: .branch,
-                         reason: "pushes the guest return address \(hex(next)), jumps to the callee's translation",
-                         translated: [described(l0, push), l1])
+                         reason: "pushes the guest return address \(hex(next)); the callee's translation follows",
+                         translated: [described(l0, push)])
         case .ret where raw == [0xC3]:
             open = false
             return inlineReturn(at: g, original: original)

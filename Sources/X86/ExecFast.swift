@@ -215,6 +215,7 @@ extension CPU {
                 let c = r[Reg.ecx] &- 1
                 if c != 0 { next = try nearTarget(next &+ p.pointee.imm) }
                 r[Reg.ecx] = c
+            case .jecxz: if r[Reg.ecx] == 0 { next = try nearTarget(next &+ p.pointee.imm) }
             case .retI: next = try pop32(release: p.pointee.imm & 0xFFFF, target: true)
             case .leave:
                 if _slowPath(stack16) {

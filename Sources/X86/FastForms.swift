@@ -50,6 +50,9 @@ public enum Fast: UInt8, Sendable {
     case retGuarded
     /// LOOP with ECX as the counter (32-bit address size).
     case loop
+    /// JECXZ (32-bit address size): a branch that leaves EFLAGS alone, which
+    /// `bt`'s return lookup relies on (BTReturns.swift).
+    case jecxz
     /// Jcc, one case per condition in opcode order (SDM Vol. 1 Table B-1).
     case jo, jno, jb, jnb, jz, jnz, jbe, ja, js, jns, jp, jnp, jl, jge, jle, jg
 }
@@ -155,6 +158,7 @@ extension Decoder {
             }
         case .jcc: set(Fast(rawValue: Fast.jo.rawValue + ins.cond)!)
         case .loop: set(.loop)
+        case .jecxz: set(.jecxz)
         default: break
         }
     }
