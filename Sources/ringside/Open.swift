@@ -9,7 +9,7 @@ import Glibc
 #endif
 
 /// `ringside [GUEST]`: the TUI when standard input and output are a terminal
-/// (without a guest: the built-in demo, minikernel, under `trap`).  Without a
+/// (without a guest: the built-in demo, minikernel, under `bt`).  Without a
 /// terminal it runs the guest (or the built-in demo) headless, exactly like
 /// `ringside run`, so `make run` in CI and scripts keep working.
 /// `ringside GUEST --batch [-x FILE]...` runs command files instead (Batch.swift);
