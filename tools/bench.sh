@@ -60,5 +60,5 @@ d = e - s
 ratio = "" if base == 0 else "  %.2fx native's time" % (d / base)
 print("%-7s %6.2f s  %5.0f MIPS%s" % (t, d, n / d / 1e6, ratio))
 PY
-  [ -z "$base" ] && base=$(python3 -c "print($e - $s)")
+  if [ -z "$base" ]; then base=$(python3 -c "print($e - $s)"); fi
 done
