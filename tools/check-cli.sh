@@ -72,6 +72,10 @@ grep -q "halt: going to sleep" "$T/halt.out" && ok "halt.bin printed before halt
 run triple run $G/triple.bin
 expect_status triple 2 "triple fault"
 grep -qi "triple fault" "$T/triple.err" && ok "triple fault reason on stderr: $(head -1 "$T/triple.err")" || { bad "no triple-fault reason on stderr"; cat "$T/triple.err"; }
+# Under bt the CPU dies in the translation cache; the message gives the guest's EIP.
+run triplebt run $G/triple.bin --technique bt
+expect_status triplebt 2 "triple fault under bt"
+grep -q "at eip $(grep -o 'at eip 0x[0-9a-f]*' "$T/triple.err" | cut -d' ' -f3)" "$T/triplebt.err" && ok "bt: the triple fault names the guest's EIP, as native does" || { bad "bt: triple-fault EIP differs from native's"; cat "$T/triplebt.err"; }
 
 run limit run $G/loop.bin --max-instructions 100000
 expect_status limit 4 "--max-instructions 100000 on a looping guest"

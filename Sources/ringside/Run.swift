@@ -103,7 +103,7 @@ struct Run: ParsableCommand {
         if dumpState != nil {
             print(StateDump.json(machine, stop: stop, memory: dumpMemory.map { ($0.start, $0.length) }))
         } else {
-            report(stop, machine)
+            report(stop, machine, vm.monitor)
         }
         if stats { printStats(machine, wall: wall); printEvents(vm) }
         throw ExitCode(flat && dumpState != nil && stop == .halted ? 0 : stop.exitStatus)
@@ -126,12 +126,15 @@ struct Run: ParsableCommand {
         return m.run(maxInstructions: end == .max ? .max : end - m.cpu.instructions)
     }
 
-    private func report(_ stop: MachineStop, _ m: Machine) {
+    private func report(_ stop: MachineStop, _ m: Machine, _ monitor: Monitor) {
         switch stop {
         case .tripleFault:
             let chain = m.cpu.exceptionCounts.enumerated().filter { $0.element > 0 }
                 .map { "\(CPUException(UInt8($0.offset)).name) x\($0.element)" }.joined(separator: ", ")
-            complain("ringside: triple fault (the CPU shut down) at eip \(hex(m.cpu.eip))" + (chain.isEmpty ? "" : "; exceptions: \(chain)"))
+            // The guest's EIP (under bt the CPU may be in the translation cache).
+            let cs = m.cpu.segs[Seg.cs].base
+            let eip = monitor.guestLinear(ofReal: cs &+ m.cpu.eip) &- cs
+            complain("ringside: triple fault (the CPU shut down) at eip \(hex(eip))" + (chain.isEmpty ? "" : "; exceptions: \(chain)"))
         case .instructionLimit: complain("ringside: instruction limit reached")
         case .unsupported(let why): complain("ringside: stopped: \(why)")
         case .exception(let e): complain("ringside: unhandled exception \(e.name)")
