@@ -55,6 +55,11 @@ extension BTMonitor {
         case .emulate(let g, let guestIns, _):
             if guestIns.op == .ret, guestIns.osize == 4, try fastReturn(guestIns) { break }
             toGuest()
+            if adaptive.contains(g), try tracedStore(guestIns) {
+                syncVCPUArea()
+                if let f = settle() { throw f }
+                break
+            }
             try run(guestIns, at: g)
             syncVCPUArea()
             if let f = settle() { throw f }

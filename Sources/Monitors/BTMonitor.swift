@@ -38,6 +38,10 @@ public final class BTMonitor: TrapMonitor {
     var missStub: UInt32 = 0
     var landings: [UInt32: UInt32] = [:]
     var padsFallingInto: [UInt32: UInt32] = [:]
+    /// Adaptive translation (BTAdaptive.swift): traced page-table writes per
+    /// guest instruction, and the instructions now translated to make them without a fault.
+    var traceCounts: [UInt32: Int] = [:]
+    var adaptive: Set<UInt32> = []
     /// Every block ever translated, in order, when asked for (tests, lessons):
     /// invalidated blocks leave the cache but stay here.
     public var keepsHistory = false
@@ -197,6 +201,8 @@ public final class BTMonitor: TrapMonitor {
         }
         return action
     }
+
+    override func pageTableWritten(at eip: UInt32) { adapt(toTracedWriteAt: eip) }
 
     /// The emulations `trap` reaches through a #GP are reached here through a
     /// callout: logged and costed as one.

@@ -186,6 +186,9 @@ extension BTMonitor {
             let bytes: [UInt8] = ins.osize == 2 ? [0x66, 0xB8 + ins.rm, UInt8(sel & 0xFF), UInt8(sel >> 8)] : [0xB8 + ins.rm] + le32(sel)
             return inline(bytes, at: g, original: original, reason: "the guest's CS selector \(hex(UInt16(sel), digits: 4)) (RPL 0), not the real one")
         default:
+            if adaptive.contains(g) {
+                return emitCallout(ins, bytes: raw, at: g, reason: "adaptive: a store that keeps writing page tables; the monitor makes it and updates the shadow, no fault")
+            }
             if let why = calloutReason(ins) {
                 if ins.traits.contains(.endsBlock) || ins.op == .iret { open = false }
                 return emitCallout(ins, bytes: raw, at: g, reason: why)

@@ -28,6 +28,9 @@ public struct CostModel: Sendable, Equatable {
     public var shadowFault: UInt64 = 2_000
     /// A traced guest page-table write (adaptive BT ≈ 391; trap-based ≈ 2,000+).
     public var ptWrite: UInt64 = 2_000
+    /// A page-table write by an instruction adaptive BT retranslated to update
+    /// the shadow itself, with no page fault (Adams & Agesen's ptemod under BT: 391).
+    public var adaptivePTWrite: UInt64 = 391
     /// A hypercall round trip (int 0x82 into the hypervisor and back).
     public var hypercall: UInt64 = 1_000
     /// Translating one guest instruction into the translation cache.
@@ -40,7 +43,7 @@ public struct CostModel: Sendable, Equatable {
         "instruction": \.instruction, "native-exception": \.nativeException, "port-io": \.portIO,
         "trap": \.trap, "callout": \.callout, "inline-tc": \.inlineTC, "indirect-branch": \.indirectBranch,
         "vm-exit": \.vmExit, "reflect": \.reflect, "shadow-fault": \.shadowFault, "pt-write": \.ptWrite,
-        "hypercall": \.hypercall, "translate": \.translate,
+        "hypercall": \.hypercall, "translate": \.translate, "adaptive-pt-write": \.adaptivePTWrite,
     ]
 }
 

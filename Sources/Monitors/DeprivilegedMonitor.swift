@@ -86,6 +86,8 @@ public class DeprivilegedMonitor: Monitor {
     func eventsDeliverable(_ picPending: Bool) -> Bool { picPending }
     /// The CPU acknowledged `vector` and is about to deliver it to the guest.
     func injecting(vector: UInt8) {}
+    /// The instruction at `eip` wrote a guest page table through a trace (`bt` adapts to it).
+    func pageTableWritten(at eip: UInt32) {}
     /// A write hit a page of translated code (`bt` makes it and drops the translations).
     func codePageWritten(frame: UInt32, at lin: UInt32) -> InterceptAction { .handled }
 

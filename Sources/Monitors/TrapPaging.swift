@@ -68,6 +68,7 @@ extension DeprivilegedMonitor {
         log(.ptWrite, code: UInt32(Vector.pf), detail: PFError.write | PFError.present, eip: at, text: text,
             outcome: "guest page-table write at gpa \(hex(w.gpa)) performed; shadow entries from that table dropped",
             cycles: vm.cost.ptWrite)
+        pageTableWritten(at: at)
         return action
     }
 

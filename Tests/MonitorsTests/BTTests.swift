@@ -87,6 +87,19 @@ import X86
         #expect(misses < 20, "returns missed the table \(misses) times")
     }
 
+    /// Adaptive translation: the PTE-writing store of nano-ptemod faults on
+    /// the traced table three times, then is retranslated and writes with no fault.
+    @Test func pteWritesAdapt() throws {
+        let run = try DemoRun.run("nano-ptemod", .bt)
+        try expectNative("nano-ptemod", run)
+        let writes = run.vm.log.entries.filter { $0.kind == .ptWrite }
+        let faulting = writes.filter { $0.cycles == run.vm.cost.ptWrite }
+        let adapted = writes.filter { $0.cycles == run.vm.cost.adaptivePTWrite }
+        #expect(faulting.count == BTMonitor.adaptThreshold, "\(faulting.count) traced writes took a fault")
+        #expect(adapted.count > 1000)
+        #expect(run.vm.log.entries.contains { $0.kind == .invalidation && $0.outcome.hasPrefix("adaptive") })
+    }
+
     /// A trap frame pushed for the guest holds the guest's CS:EIP, never the cache's.
     @Test func framesHoldGuestAddresses() throws {
         let run = try DemoRun.run("rings", .bt)
