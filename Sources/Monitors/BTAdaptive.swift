@@ -25,6 +25,7 @@ extension BTMonitor {
         adaptive.insert(lin)
         let dropped = cache.invalidate(frame: w.gpa >> 12)
         dropPads(into: dropped)
+        if cache.needsFlush { flushTranslations() } else { loadGuestGDT() }
         log(.invalidation, code: w.gpa & 0xFFFF_F000, eip: eip,
             outcome: "adaptive: this instruction wrote page tables \(n) times; its block is retranslated to update the shadow without a fault",
             cycles: vm.cost.translate)

@@ -107,6 +107,8 @@ final class TranslationCache {
     /// Guest target -> TC addresses of rel32 fields patched to jump to its translation.
     private var incoming: [UInt32: [UInt32]] = [:]
     private var byFrame: [UInt32: Set<UInt32>] = [:]
+    /// Set when an invalidation could not unchain a jump (the cache was full).
+    private(set) var needsFlush = false
 
     init(cpu: CPU) { self.cpu = cpu }
 
@@ -192,7 +194,9 @@ final class TranslationCache {
             for row in b.rows {
                 guard let tc = entry[row.guest], tc >= b.tcStart, tc < b.tcEnd else { continue }
                 entry[row.guest] = nil
-                for site in incoming.removeValue(forKey: row.guest) ?? [] where hasRoom(2) {
+                for site in incoming.removeValue(forKey: row.guest) ?? [] {
+                    // No room for a stub: the jump would still enter stale code, so everything must go.
+                    guard hasRoom(2) else { needsFlush = true; continue }
                     let stub = emit([0xCD, 0xF1], guestBefore: row.guest)
                     callouts[stub] = .chain(target: row.guest, site: site)
                     cpu.writePhysical(site &- MonitorLayout.window, 4, stub &- (site &+ 4))
@@ -208,6 +212,7 @@ final class TranslationCache {
         next = MonitorLayout.tcStart
         blocks.removeAll(); entry.removeAll(); callouts.removeAll()
         reverse.removeAll(); incoming.removeAll(); byFrame.removeAll()
+        needsFlush = false
         stats.flushes += 1
     }
 

@@ -265,6 +265,7 @@ public final class BTMonitor: TrapMonitor {
         shadow.unprotectCode(frame: frame)
         let dropped = cache.invalidate(frame: frame)
         dropPads(into: dropped)
+        if cache.needsFlush { flushTranslations() } else if !dropped.isEmpty { loadGuestGDT() }
         log(.invalidation, code: frame << 12, eip: at, text: text,
             outcome: "write to \(hex(lin)) hit translated code: \(dropped.count) block(s) of page \(hex(frame << 12)) dropped",
             cycles: vm.cost.shadowFault)
@@ -274,6 +275,7 @@ public final class BTMonitor: TrapMonitor {
     func flushTranslations() {
         cache.flush()
         resetReturnTable()
+        loadGuestGDT()          // call gates pointed into the old cache
         for f in shadow.codeFrames { shadow.unprotectCode(frame: f) }
         log(.invalidation, outcome: "translation cache flushed", cycles: vm.cost.translate * 100)
     }
