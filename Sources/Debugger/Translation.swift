@@ -36,7 +36,7 @@ extension Session {
         let st = bt.stats
         let rate = st.lookups == 0 ? 0 : st.hits * 1000 / st.lookups
         var s = "translation cache: \(st.blocks) blocks, \(st.instructions) guest instructions, \(st.bytes) bytes"
-        s += " of \(MonitorLayout.tcEnd - MonitorLayout.tcStart)\n"
+        s += " of \(bt.cacheBytes)\n"
         s += "lookups \(st.lookups), hits \(st.hits) (\(rate / 10).\(rate % 10)%), chains \(st.chains), callouts \(st.callouts)\n"
         s += "invalidations \(st.invalidations), flushes \(st.flushes)\n"
         let blocks = bt.translatedBlocks

@@ -110,14 +110,20 @@ final class TranslationCache {
     /// Set when an invalidation could not unchain a jump (the cache was full).
     private(set) var needsFlush = false
 
-    init(cpu: CPU) { self.cpu = cpu }
+    /// Bytes the cache may use (all of its region unless a test asks for less, to see it fill).
+    let capacity: UInt32
+
+    init(cpu: CPU, capacity: UInt32) {
+        self.cpu = cpu
+        self.capacity = min(capacity, MonitorLayout.tcEnd - MonitorLayout.tcStart)
+    }
 
     static let linearStart = MonitorLayout.linear(ofHost: MonitorLayout.tcStart)
     /// The cache runs to the top of the linear address space.
     func contains(_ lin: UInt32) -> Bool { lin >= Self.linearStart }
 
     /// Room for a block of `bytes`? (The translator asks before it starts.)
-    func hasRoom(_ bytes: Int) -> Bool { next &+ UInt32(bytes) <= MonitorLayout.tcEnd }
+    func hasRoom(_ bytes: Int) -> Bool { next &+ UInt32(bytes) <= MonitorLayout.tcStart &+ capacity }
     var linearNext: UInt32 { MonitorLayout.linear(ofHost: next) }
 
     /// Appends bytes; returns the TC linear address they start at.

@@ -45,6 +45,9 @@ public final class BTMonitor: TrapMonitor {
     /// Every block ever translated, in order, when asked for (tests, lessons):
     /// invalidated blocks leave the cache but stay here.
     public var keepsHistory = false
+    /// The translation cache's size in bytes, set before boot (3 MiB; tests make it small to see it fill).
+    public var cacheCapacity: UInt32 = MonitorLayout.tcEnd - MonitorLayout.tcStart
+    public var cacheBytes: UInt32 { cache?.capacity ?? cacheCapacity }
     public internal(set) var history: [TCBlock] = []
 
     public override init() { super.init(technique: .bt) }
@@ -56,7 +59,7 @@ public final class BTMonitor: TrapMonitor {
     public func block(containing g: UInt32) -> TCBlock? { cache.block(containing: g) }
 
     public override func boot(_ vm: VirtualMachine) {
-        cache = TranslationCache(cpu: vm.machine.cpu)
+        cache = TranslationCache(cpu: vm.machine.cpu, capacity: cacheCapacity)
         super.boot(vm)
         kernelCS = cpu.segs[Seg.cs].selector & ~3
         cpu.instructionIntercept = { [unowned self] _, ins throws(CPUException) in try self.callout(ins) }

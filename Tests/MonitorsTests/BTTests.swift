@@ -100,6 +100,22 @@ import X86
         #expect(run.vm.log.entries.contains { $0.kind == .invalidation && $0.outcome.hasPrefix("adaptive") })
     }
 
+    /// A small cache fills again and again: every flush drops translations,
+    /// chains, landing pads and call-gate targets, and the guests still run as on QEMU.
+    @Test(arguments: ["minikernel", "systest", "rings"])
+    func aFullCacheIsFlushed(_ name: String) throws {
+        let path = DemoRun.root + "/demos/build/\(name).elf"
+        let vm = try #require(VirtualMachine(technique: .bt))
+        let bt = try #require(vm.monitor as? BTMonitor)
+        bt.cacheCapacity = 4096
+        var bytes: [UInt8] = []
+        vm.machine.onSerialOutput = { bytes.append($0) }
+        _ = try vm.load(GuestLoader.read(path), path: path, options: GuestOptions())
+        let stop = vm.run(maxInstructions: 100_000_000)
+        try expectNative(name, DemoRun(output: String(decoding: bytes, as: UTF8.self), stop: stop, vm: vm))
+        #expect(bt.stats.flushes > 0)
+    }
+
     /// A trap frame pushed for the guest holds the guest's CS:EIP, never the cache's.
     @Test func framesHoldGuestAddresses() throws {
         let run = try DemoRun.run("rings", .bt)
