@@ -78,7 +78,7 @@ extension Session {
         switch r {
         case .gpr(let i, let size, let high):
             if size == 1 { cpu.setReg8(high ? i + 4 : i, v) } else { cpu.setReg(i, size: UInt8(size), v) }
-        case .eip: cpu.eip = v
+        case .eip: if !monitor.setGuestEIP(v) { cpu.eip = v }
         case .eflags: cpu.setEFLAGS(v)
         case .segmentBase(let s): cpu.segs[s].base = v
         case .segment(let s):
@@ -87,6 +87,11 @@ extension Session {
                 throw CommandError("Cannot load $\(name) with 0x\(String(v, radix: 16)): \(describe(error))")
             }
         case .cr(let n):
+            // Under a monitor the CPU's control registers are the monitor's (shadow CR3, WP, PG):
+            // writing them would pull the floor from under it.
+            guard isNative else {
+                throw CommandError("Cannot set $\(name) under \(technique): the CPU's control registers are the monitor's; the guest's are in its vCPU (info vcpu).")
+            }
             do { try cpu.writeCR(n, v) } catch {
                 throw CommandError("Cannot set $\(name) to 0x\(String(v, radix: 16)): \(describe(error))")
             }

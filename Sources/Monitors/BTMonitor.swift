@@ -301,6 +301,16 @@ public final class BTMonitor: TrapMonitor {
         for g in guest { if let tc = cache.entry[g] { all.insert(tc) } }
         return all
     }
+    public override func setGuestEIP(_ eip: UInt32) -> Bool {
+        guard inTC else { return false }
+        toGuest()
+        cpu.eip = eip
+        // Where the guest cannot fetch, it stays in guest terms; the next run faults there as on hardware.
+        _ = settle()
+        syncVCPUArea()
+        return true
+    }
+
     public override func isGuestBoundary(real lin: UInt32) -> Bool {
         !cache.contains(lin) || cache.isBoundary(lin)
     }

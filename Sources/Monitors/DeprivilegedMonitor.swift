@@ -40,6 +40,7 @@ public class DeprivilegedMonitor: Monitor {
     public func guestLinear(ofReal linear: UInt32) -> UInt32 { linear }
     public func realBreakpoints(_ guest: Set<UInt32>) -> Set<UInt32> { guest }
     public func isGuestBoundary(real linear: UInt32) -> Bool { true }
+    public func setGuestEIP(_ eip: UInt32) -> Bool { false }
 
     /// The CPL written into the trap log as the guest's.
     var guestCPL: UInt8 { cpu.cpl }

@@ -26,12 +26,16 @@ public protocol Monitor: AnyObject {
     func realBreakpoints(_ guest: Set<UInt32>) -> Set<UInt32>
     /// Does a guest instruction start at this real address? (Stepping stops only there.)
     func isGuestBoundary(real linear: UInt32) -> Bool
+    /// The debugger sets the guest's EIP; true when the monitor did it (under
+    /// `bt` the CPU goes to the new address's translation).
+    func setGuestEIP(_ eip: UInt32) -> Bool
 }
 
 extension Monitor {
     public func guestLinear(ofReal linear: UInt32) -> UInt32 { linear }
     public func realBreakpoints(_ guest: Set<UInt32>) -> Set<UInt32> { guest }
     public func isGuestBoundary(real linear: UInt32) -> Bool { true }
+    public func setGuestEIP(_ eip: UInt32) -> Bool { false }
 }
 
 /// `native`: no monitor work, guest-physical = host-physical, vCPU = CPU.

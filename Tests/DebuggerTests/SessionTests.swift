@@ -213,6 +213,22 @@ struct TrapSessionTests {
         #expect(s.execute("info tc").text.hasPrefix("translation cache: "))
     }
 
+    @Test("under a monitor $crN are the monitor's and refuse writes; under bt set $eip goes to the new address's translation")
+    func registersUnderMonitors() throws {
+        let s = try session("sensitive.elf")
+        #expect(s.execute("set $cr3 = 0x1000").error?.message
+                == "Cannot set $cr3 under trap: the CPU's control registers are the monitor's; the guest's are in its vCPU (info vcpu).")
+        #expect(s.execute("technique bt").error == nil)
+        _ = s.execute("break _start.reload_cs")
+        _ = s.execute("continue")
+        let here = s.linearEIP
+        _ = s.execute("stepi")
+        #expect(s.linearEIP != here)
+        #expect(s.execute("set $eip = _start.reload_cs").error == nil)
+        #expect(s.linearEIP == here)
+        #expect(s.machine.cpu.eip >= MonitorLayout.linear(ofHost: MonitorLayout.tcStart))
+    }
+
     @Test("catch silent stops right after a sensitive instruction, chained with the monitor")
     func catchSilent() throws {
         let s = try session("sensitive.elf")
