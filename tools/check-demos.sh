@@ -38,43 +38,33 @@ fi
 mkdir -p .build/demo-runs
 # 3. Every demo under native, and under the techniques that must not change
 #    what a guest sees (issue 7): bt, and vtx with shadow paging and with EPT.
+#    check_run EXPECTED-DIR LABEL [OPTIONS...]: every image with a .status
+#    file in EXPECTED-DIR, run with OPTIONS, against its .out and .status.
 check_run() {
-  local label=$1; shift
-  for n in $names; do
+  local dir=$1 label=$2; shift 2
+  for f in "$dir"/*.status; do
+    [ -e "$f" ] || continue
+    n=$(basename "$f" .status)
     out=.build/demo-runs/$n.out
     timeout 300 "$BIN" run "demos/build/$n.elf" "$@" </dev/null >"$out" 2>.build/demo-runs/$n.err
     status=$?
-    want=$(cat "demos/expected/$n.status")
+    want=$(cat "$f")
     if [ "$status" != "$want" ]; then
-      bad "ringside$label $n: exit status $status, QEMU's is $want"; head -5 .build/demo-runs/$n.err
-    elif ! cmp -s "$out" "demos/expected/$n.out"; then
-      bad "ringside$label $n: serial output differs from QEMU's:"; diff "demos/expected/$n.out" "$out" | head -10
+      bad "ringside$label $n: exit status $status, expected $want"; head -5 .build/demo-runs/$n.err
+    elif ! cmp -s "$out" "$dir/$n.out"; then
+      bad "ringside$label $n: serial output differs:"; diff "$dir/$n.out" "$out" | head -10
     else
       ok "ringside$label $n"
     fi
   done
 }
-check_run ""
-check_run " --technique bt" --technique bt
-check_run " --technique vtx --paging shadow" --technique vtx --paging shadow
-check_run " --technique vtx --paging ept" --technique vtx --paging ept
+check_run demos/expected ""
+check_run demos/expected " --technique bt" --technique bt
+check_run demos/expected " --technique vtx --paging shadow" --technique vtx --paging shadow
+check_run demos/expected " --technique vtx --paging ept" --technique vtx --paging ept
 # Paravirtual images (demos/expected/pv/): they call the hypervisor with
 # int 0x82, so neither QEMU nor `native` can run them; under `--technique pv`
 # they must print what the native build prints.
-for f in demos/expected/pv/*.status; do
-  [ -e "$f" ] || continue
-  n=$(basename "$f" .status)
-  out=.build/demo-runs/$n.out
-  timeout 300 "$BIN" run "demos/build/$n.elf" --technique pv </dev/null >"$out" 2>.build/demo-runs/$n.err
-  status=$?
-  want=$(cat "$f")
-  if [ "$status" != "$want" ]; then
-    bad "ringside --technique pv $n: exit status $status, expected $want"; head -5 .build/demo-runs/$n.err
-  elif ! cmp -s "$out" "demos/expected/pv/$n.out"; then
-    bad "ringside --technique pv $n: serial output differs:"; diff "demos/expected/pv/$n.out" "$out" | head -10
-  else
-    ok "ringside --technique pv $n"
-  fi
-done
+check_run demos/expected/pv " --technique pv" --technique pv
 echo "demos: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -20,7 +20,7 @@ import X86
 /// What the monitor does when translated code reaches a callout (`int 0xF0/0xF1`).
 enum Callout {
     /// Run the guest instruction at `guest` on the vCPU (privileged, sensitive, I/O, indirect control flow).
-    case emulate(guest: UInt32, ins: Instr, row: Int)
+    case emulate(guest: UInt32, ins: Instr)
     /// Translate `target` if needed, patch the jump at `site` to go there directly, and go.
     case chain(target: UInt32, site: UInt32?)
     /// The inline return found no landing pad for the return address (BTReturns.swift).
@@ -147,8 +147,7 @@ final class TranslationCache {
     }
 
     func add(_ b: TCBlock) {
-        blocks[b.guestStart] = b
-        for f in b.frames { byFrame[f, default: []].insert(b.guestStart) }
+        put(b)
         stats.blocks += 1
         stats.instructions += b.rows.count
     }
@@ -221,9 +220,6 @@ final class TranslationCache {
         needsFlush = false
         stats.flushes += 1
     }
-
-    /// Guest frames that hold translated code.
-    var frames: Set<UInt32> { Set(byFrame.keys) }
 
     /// The block holding guest address `g`, if translated.
     func block(containing g: UInt32) -> TCBlock? {

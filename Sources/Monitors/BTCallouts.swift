@@ -52,7 +52,7 @@ extension BTMonitor {
             }
         case .returnMiss:
             try returnMiss()
-        case .emulate(let g, let guestIns, _):
+        case .emulate(let g, let guestIns):
             if guestIns.op == .ret, guestIns.osize == 4, try fastReturn(guestIns) { break }
             toGuest()
             if adaptive.contains(g), try tracedStore(guestIns) {
@@ -105,18 +105,17 @@ extension BTMonitor {
             }
         }
         if Self.viewOps.contains(ins.op) {
-            let before = cpu.eflags
             enterGuestView()
             try stepOnce()
             leaveGuestView()
-            log(.callout, eip: at, text: text, outcome: viewOutcome(ins, before), cycles: vm.cost.callout)
+            log(.callout, eip: at, text: text, outcome: viewOutcome(ins), cycles: vm.cost.callout)
             return
         }
         log(.callout, eip: at, text: text, outcome: "run by the monitor from the guest's CS:EIP", cycles: vm.cost.callout)
         try stepOnce()
     }
 
-    func viewOutcome(_ ins: Instr, _ before: UInt32) -> String {
+    func viewOutcome(_ ins: Instr) -> String {
         switch ins.op {
         case .popf, .iret:
             return "on the vCPU: IF=\(cpu.interruptsEnabled ? 1 : 0) IOPL=\(state.iopl)"

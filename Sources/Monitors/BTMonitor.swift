@@ -51,6 +51,7 @@ public final class BTMonitor: TrapMonitor {
     public internal(set) var history: [TCBlock] = []
 
     public override init() { super.init(technique: .bt) }
+    override var runsTranslationCache: Bool { true }
 
     public var stats: TCStats { cache.stats }
     /// The code selector the guest believes its kernel runs with (RPL 0).

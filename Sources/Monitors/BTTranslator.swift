@@ -232,7 +232,7 @@ extension BTMonitor {
         let code: [UInt8] = [0xCD, Self.calloutVector]
         let l = cache.emit(code, guestBefore: g)
         cache.setEntry(g, l)
-        cache.addCallout(.emulate(guest: g, ins: ins, row: 0), at: l)
+        cache.addCallout(.emulate(guest: g, ins: ins), at: l)
         let original = ins.op == .invalid ? "(bytes \(raw.map { hex($0, digits: 2) }.joined(separator: " ")))" : Disassembler.text(ins, at: g)
         return TCRow(guest: g, original: original, rewrite: .callout, reason: reason,
                      translated: [TCLine(address: l, text: "int 0xf0  ; callout")])

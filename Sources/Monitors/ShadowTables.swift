@@ -46,7 +46,7 @@ struct ShadowTables {
 
     /// Rebuilds the monitor GDT from the guest's table (`entries` descriptors
     /// read through `read`), leaving the monitor's own entries at the top.
-    func loadGDT(guest entries: [Descriptor]) {
+    func loadGDT(guest entries: [Descriptor], translationCache: Bool = false) {
         for i in 0..<MonitorLayout.guestGDTEntries {
             writeEntry(MonitorLayout.gdt, i, i == 0 || i >= entries.count ? Descriptor(lo: 0, hi: 0) : Self.compress(entries[i]))
         }
@@ -54,7 +54,9 @@ struct ShadowTables {
         let tssLin = MonitorLayout.linear(ofHost: MonitorLayout.tss)
         writeEntry(MonitorLayout.gdt, Int(MonitorLayout.tssSelector >> 3), Self.systemDescriptor(base: tssLin, limit: 0x67, type: 9))
         // `bt`'s code segment: base 0, limit 4 GiB, 32-bit, execute/read, DPL 1, present.
-        writeEntry(MonitorLayout.gdt, Int(MonitorLayout.tcSelector >> 3), Descriptor(lo: 0x0000_FFFF, hi: 0x00CF_BB00))
+        // Other techniques leave the slot empty: a flat ring-1 segment would reach the monitor window.
+        let tc = translationCache ? Descriptor(lo: 0x0000_FFFF, hi: 0x00CF_BB00) : Descriptor(lo: 0, hi: 0)
+        writeEntry(MonitorLayout.gdt, Int(MonitorLayout.tcSelector >> 3), tc)
     }
 
     func loadLDT(guest entries: [Descriptor]) {

@@ -28,6 +28,9 @@ public class TrapMonitor: DeprivilegedMonitor {
     public init() { super.init(technique: .trap) }
     override init(technique: Technique) { super.init(technique: technique) }
 
+    /// Does kernel code run from a translation cache (`bt`), in its own code segment?
+    var runsTranslationCache: Bool { false }
+
     /// The guest believes it runs at CPL 0 when the CPU is at 1.
     override var guestCPL: UInt8 { cpu.cpl == 1 ? 0 : cpu.cpl }
 
@@ -69,7 +72,8 @@ public class TrapMonitor: DeprivilegedMonitor {
 
     /// Reads the guest's GDT (through its own paging) and rebuilds the monitor's.
     func loadGuestGDT() {
-        tables.loadGDT(guest: guestDescriptors(base: state.gdtr.base, limit: UInt32(state.gdtr.limit)))
+        tables.loadGDT(guest: guestDescriptors(base: state.gdtr.base, limit: UInt32(state.gdtr.limit)),
+                       translationCache: runsTranslationCache)
         cpu.gdtr = TableRegister(base: MonitorLayout.linear(ofHost: MonitorLayout.gdt),
                                  limit: UInt16(MonitorLayout.gdtEntries * 8 - 1))
     }

@@ -9,21 +9,10 @@ import X86
 @Suite struct BTTests {
     static let demos = ["hello", "sensitive", "rings", "timer", "minikernel", "minikernel-panic", "systest", "smc"]
 
-    func expectNative(_ name: String, _ run: DemoRun) throws {
-        let want = try DemoRun.expected(name).lines
-        let got = run.output.lines
-        for (k, (w, g)) in zip(want, got).enumerated() where w != g {
-            Issue.record("\(name) line \(k + 1): expected \"\(w)\", got \"\(g)\"")
-        }
-        #expect(got.count == want.count, "\(name): \(got.count) lines, expected \(want.count)")
-        let status = Int32(try DemoRun.text(path: "demos/expected/\(name).status").filter(\.isNumber)) ?? -1
-        #expect(run.stop.exitStatus == status, "\(name): \(run.stop)")
-    }
-
     @Test(arguments: demos)
     func demoMatchesQEMU(_ name: String) throws {
         let run = try DemoRun.run(name, .bt)
-        try expectNative(name, run)
+        try DemoRun.expectQEMU(name, run)
         let bt = try #require(run.vm.monitor as? BTMonitor)
         #expect(bt.stats.blocks > 0)
         #expect(run.vm.log.count(.silent) == 0)
@@ -81,7 +70,7 @@ import X86
     /// helper 100,000 times; only the first return to each call site misses.
     @Test func returnsMostlyAvoidTheMonitor() throws {
         let run = try DemoRun.run("bench-short", .bt)
-        try expectNative("bench-short", run)
+        try DemoRun.expectQEMU("bench-short", run)
         let misses = run.vm.log.countsByInstruction["ret"] ?? 0
         #expect(misses > 0)
         #expect(misses < 20, "returns missed the table \(misses) times")
@@ -91,7 +80,7 @@ import X86
     /// the traced table three times, then is retranslated and writes with no fault.
     @Test func pteWritesAdapt() throws {
         let run = try DemoRun.run("nano-ptemod", .bt)
-        try expectNative("nano-ptemod", run)
+        try DemoRun.expectQEMU("nano-ptemod", run)
         let writes = run.vm.log.entries.filter { $0.kind == .ptWrite }
         let faulting = writes.filter { $0.cycles == run.vm.cost.ptWrite }
         let adapted = writes.filter { $0.cycles == run.vm.cost.adaptivePTWrite }
@@ -112,7 +101,7 @@ import X86
         vm.machine.onSerialOutput = { bytes.append($0) }
         _ = try vm.load(GuestLoader.read(path), path: path, options: GuestOptions())
         let stop = vm.run(maxInstructions: 100_000_000)
-        try expectNative(name, DemoRun(output: String(decoding: bytes, as: UTF8.self), stop: stop, vm: vm))
+        try DemoRun.expectQEMU(name, DemoRun(output: String(decoding: bytes, as: UTF8.self), stop: stop, vm: vm))
         #expect(bt.stats.flushes > 0)
     }
 

@@ -1,3 +1,4 @@
+import Testing
 import Monitors
 import PC
 import X86
@@ -39,6 +40,20 @@ struct DemoRun {
     /// A text file by its path relative to the package root (a recorded output).
     static func text(path relative: String) throws -> String {
         String(decoding: try GuestLoader.read(root + "/" + relative), as: UTF8.self)
+    }
+}
+
+extension DemoRun {
+    /// The run printed QEMU's recorded output line by line and ended with its status.
+    static func expectQEMU(_ name: String, _ run: DemoRun) throws {
+        let want = try expected(name).lines
+        let got = run.output.lines
+        for (k, (w, g)) in zip(want, got).enumerated() where w != g {
+            Issue.record("\(name) line \(k + 1): expected \"\(w)\", got \"\(g)\"")
+        }
+        #expect(got.count == want.count, "\(name): \(got.count) lines, expected \(want.count)")
+        let status = Int32(try text(path: "demos/expected/\(name).status").filter(\.isNumber)) ?? -1
+        #expect(run.stop.exitStatus == status, "\(name): status \(run.stop.exitStatus), expected \(status)")
     }
 }
 

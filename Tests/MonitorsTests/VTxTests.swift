@@ -30,21 +30,10 @@ import X86
         run.vm.log.entries.filter { $0.kind == .vmexit && $0.code == UInt32(reason.rawValue) }
     }
 
-    func expectNative(_ name: String, _ run: DemoRun) throws {
-        let want = try DemoRun.expected(name).lines
-        let got = run.output.lines
-        for (k, (w, g)) in zip(want, got).enumerated() where w != g {
-            Issue.record("\(name) line \(k + 1): expected \"\(w)\", got \"\(g)\"")
-        }
-        #expect(got.count == want.count, "\(name): \(got.count) lines, expected \(want.count)")
-        let status = Int32(try DemoRun.text(path: "demos/expected/\(name).status").filter(\.isNumber)) ?? -1
-        #expect(run.stop.exitStatus == status, "\(name): status \(run.stop.exitStatus), expected \(status)")
-    }
-
     @Test(arguments: demos)
     func everyDemoMatchesQEMU(_ name: String) throws {
         let run = try DemoRun.run(name, .vtx)
-        try expectNative(name, run)
+        try DemoRun.expectQEMU(name, run)
         // Nothing sensitive misbehaves silently: the guest really is at CPL 0.
         #expect(run.vm.log.count(.silent) == 0)
         #expect(run.vm.log.count(.emulated) == 0)
@@ -123,7 +112,7 @@ import X86
     @Test(arguments: demos)
     func everyDemoMatchesQEMUWithEPT(_ name: String) throws {
         let run = try Self.run(name, paging: .ept)
-        try expectNative(name, run)
+        try DemoRun.expectQEMU(name, run)
         let log = run.vm.log
         #expect(log.count(.silent) == 0 && log.count(.emulated) == 0)
         #expect(log.count(.shadowFault) == 0 && log.count(.ptWrite) == 0)
@@ -190,7 +179,7 @@ import X86
     /// takes its timer natively: same output, none of those exits.
     @Test func hltAndInterruptExitingOff() throws {
         let run = try Self.run("timer") { $0.primary.remove(.hltExiting); $0.pinBased = [] }
-        try expectNative("timer", run)
+        try DemoRun.expectQEMU("timer", run)
         #expect(Self.exits(run, .hlt).isEmpty)
         #expect(Self.exits(run, .externalInterrupt).isEmpty)
     }
@@ -198,7 +187,7 @@ import X86
     /// Descriptor-table exiting makes SGDT/SIDT (46) and SLDT/STR/LLDT/LTR (47) exit, with the same results.
     @Test func descriptorTableExiting() throws {
         let run = try Self.run("sensitive") { $0.secondaryControls.insert(.descriptorTableExiting) }
-        try expectNative("sensitive", run)
+        try DemoRun.expectQEMU("sensitive", run)
         let gdt = Self.exits(run, .gdtrIdtrAccess), ldt = Self.exits(run, .ldtrTrAccess)
         #expect(gdt.contains { $0.instruction.hasPrefix("sgdt") } && gdt.contains { $0.instruction.hasPrefix("sidt") })
         #expect(ldt.contains { $0.instruction.hasPrefix("sldt") } && ldt.contains { $0.instruction.hasPrefix("str") })
@@ -207,18 +196,18 @@ import X86
     /// I/O bitmaps: clearing COM1's bits (0x3F8-0x3FF) gives the guest the UART directly.
     @Test func ioBitmapPassThrough() throws {
         let run = try Self.run("hello") { v in for p: UInt16 in 0x3F8...0x3FF { v.setIOExiting(p, false) } }
-        try expectNative("hello", run)
+        try DemoRun.expectQEMU("hello", run)
         #expect(!Self.exits(run, .ioInstruction).contains { (0x3F8...0x3FF).contains(($0.detail ?? 0) >> 16) })
         // Unconditional I/O exiting instead of bitmaps: every port exits again.
         let all = try Self.run("hello") { $0.primary.remove(.useIOBitmaps); $0.primary.insert(.unconditionalIOExiting) }
-        try expectNative("hello", all)
+        try DemoRun.expectQEMU("hello", all)
         #expect(Self.exits(all, .ioInstruction).count > 100)
     }
 
     /// The exception bitmap: #GP (13) in the bitmap exits and is re-injected.
     @Test func exceptionBitmap() throws {
         let run = try Self.run("rings") { $0.exceptionBitmap |= 1 << 13 }
-        try expectNative("rings", run)
+        try DemoRun.expectQEMU("rings", run)
         #expect(Self.exits(run, .exceptionOrNMI).contains { $0.outcome.contains("#GP") })
     }
 
